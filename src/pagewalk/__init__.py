@@ -1,0 +1,33 @@
+"""pagewalk: walk every page of any AWS API call.
+
+>>> import pagewalk
+>>> sorted(pagewalk.__all__)[:3]
+['AsyncWalk', 'Checkpoint', 'PageInfo']
+"""
+
+from ._checkpoint import Checkpoint
+from ._cursor import PageInfo, WalkStats
+from ._errors import PagewalkError, SpecError, TokenLoopError
+from ._retry import Retry, is_retryable
+from ._spec import TokenSpec, register, spec_for, unregister
+from ._version import __version__
+from ._walk import Walk, items, pages
+
+__all__ = [
+    "Checkpoint",
+    "PageInfo",
+    "PagewalkError",
+    "Retry",
+    "SpecError",
+    "TokenLoopError",
+    "TokenSpec",
+    "Walk",
+    "WalkStats",
+    "__version__",
+    "is_retryable",
+    "items",
+    "pages",
+    "register",
+    "spec_for",
+    "unregister",
+]

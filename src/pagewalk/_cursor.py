@@ -1,0 +1,426 @@
+"""The walking state machine: no I/O, one instance per walk (or per segment of a parallel scan).
+
+A driver asks :meth:`Cursor.next_request` for the parameters of the next page, sends them (with
+retries, see :class:`Attempt`), hands the response to :meth:`Cursor.receive`, and gives the
+caller what :meth:`Cursor.emit` yields. Token handling, end detection, the loop guard, limits and
+checkpoints live here and nowhere else.
+
+The cursor keeps two positions apart: the *frontier* (what to request next; advanced by
+``receive``) and the *delivered* position (what the caller has got; advanced by ``emit``). A
+driver that fetches ahead (prefetch, parallel) therefore never moves the checkpoint past what the
+caller has seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.utils import set_value_from_jmespath
+
+from ._checkpoint import Checkpoint, canonical_json
+from ._errors import PagewalkError, TokenLoopError
+from ._plan import Plan, Position
+from ._retry import PageAttempts, is_token_error
+
+__all__ = ["Attempt", "Cursor", "Page", "PageInfo", "WalkStats"]
+
+logger = logging.getLogger("pagewalk")
+
+
+class WalkStats:
+    """Counters of one walk.
+
+    Attributes:
+        pages: pages received from the service.
+        items: items (of the first result key) handed to the caller.
+        requests: calls pagewalk made to the method, its own retries included.
+        retries: pagewalk's own retries (botocore's retries inside one call are not counted).
+        slept: seconds spent in pagewalk's backoff.
+    """
+
+    __slots__ = ("_finished", "_started", "items", "pages", "requests", "retries", "slept")
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.items = 0
+        self.requests = 0
+        self.retries = 0
+        self.slept = 0.0
+        self._started: float | None = None
+        self._finished: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from the first request to the end of the walk (or to now while it runs)."""
+        if self._started is None:
+            return 0.0
+        end = self._finished if self._finished is not None else time.monotonic()
+        return end - self._started
+
+    def start(self) -> None:
+        """Note the start of the walk (the first request)."""
+        if self._started is None:
+            self._started = time.monotonic()
+
+    def finish(self) -> None:
+        """Note the end of the walk."""
+        if self._finished is None and self._started is not None:
+            self._finished = time.monotonic()
+
+    def __repr__(self) -> str:
+        return (
+            f"WalkStats(pages={self.pages}, items={self.items}, requests={self.requests}, "
+            f"retries={self.retries}, elapsed={self.elapsed:.3f}, slept={self.slept:.3f})"
+        )
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What ``on_page`` learns about a page, just before it is yielded.
+
+    Attributes:
+        number: the page's number in the whole walk (1-based; a resumed walk continues counting).
+        items: result items in this page (as yielded, after any ``max_items`` truncation).
+        attempts: tries this page took (1 when no retry was needed).
+        latency: seconds from the first try to the response, backoff included.
+        segment: the segment of a parallel scan, else ``None``.
+        operation: the walked operation, ``"s3.ListObjectsV2"``.
+        last: whether this is the last page of the walk.
+    """
+
+    number: int
+    items: int
+    attempts: int
+    latency: float
+    segment: int | None = None
+    operation: str = ""
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """A received page, ready to be handed to the caller."""
+
+    response: Mapping[str, Any]
+    items: list[Any]
+    start: Position
+    after: Position | None
+    info: PageInfo
+
+
+class Attempt:
+    """Retry bookkeeping of one page request, wired to the walk's stats and log."""
+
+    __slots__ = ("_cursor", "_tries", "first_try", "tokens")
+
+    def __init__(self, cursor: Cursor, tokens: Mapping[str, Any]) -> None:
+        self._cursor = cursor
+        self._tries = PageAttempts(cursor.plan.retry_policy)
+        self.tokens = tokens
+        self.first_try = time.monotonic()
+
+    @property
+    def attempts(self) -> int:
+        """Tries made so far."""
+        return self._tries.attempts
+
+    def begin(self) -> None:
+        """Count one call to the method."""
+        self._tries.attempts += 1
+        self._cursor.stats.requests += 1
+
+    def on_error(self, exc: Exception) -> float | None:
+        """Seconds to wait before the next try, or ``None`` when ``exc`` must propagate.
+
+        When it must propagate, the error has been annotated (expired token) as needed.
+        """
+        delay = self._tries.on_error(exc)
+        cursor = self._cursor
+        if delay is None:
+            cursor.annotate(exc, self.tokens)
+            return None
+        cursor.stats.retries += 1
+        cursor.stats.slept += delay
+        logger.info(
+            "%s: page %d try %d failed with %s; retrying in %.2fs (token %s)",
+            cursor.plan.operation.name,
+            cursor.next_page_number,
+            self._tries.attempts,
+            _describe_error(exc),
+            delay,
+            "<redacted>" if self.tokens else "<first page>",
+        )
+        return delay
+
+    def slept(self, requested: float, actual: float) -> None:
+        """Report a backoff sleep."""
+        self._tries.slept(requested, actual)
+
+
+def _describe_error(exc: BaseException) -> str:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+    return f"{type(exc).__name__}({code})" if code else type(exc).__name__
+
+
+def _token_key(tokens: Mapping[str, Any]) -> Any:
+    if all(isinstance(value, str) for value in tokens.values()):
+        return tuple(sorted(tokens.items()))
+    return canonical_json(tokens)
+
+
+def _replace_result(response: Mapping[str, Any], expression: str, value: list[Any]) -> dict[str, Any]:
+    """A copy of ``response`` with ``expression`` (a dotted path) set to ``value``.
+
+    Dicts along the path are copied, so the response the method returned is left as it was.
+    """
+    copy = dict(response)
+    node = copy
+    parts = expression.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, Mapping):
+            set_value_from_jmespath(copy, expression, value)
+            return copy
+        node[part] = dict(child)
+        node = node[part]
+    node[parts[-1]] = value
+    return copy
+
+
+class Cursor:
+    """The state machine of one walk. Not thread-safe by itself: a fetching thread may own the
+    frontier (:meth:`next_request`, :meth:`receive`) while the caller's thread owns delivery
+    (:meth:`emit`, :attr:`checkpoint`)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.stats = WalkStats()
+        spec = plan.spec
+        compiled_outputs, compiled_results, compiled_more = spec._compiled
+        self._outputs = tuple(zip(spec.input_tokens, compiled_outputs, strict=True))
+        self._result = compiled_results[0] if compiled_results else None
+        self._result_path = spec.result_keys[0] if spec.result_keys else None
+        self._more = compiled_more
+        # Frontier, advanced by receive().
+        self._send: Position | None = plan.start
+        self._seen: set[Any] = {_token_key(plan.start.tokens)} if plan.start.tokens else set()
+        self._fetched_pages = 0
+        self._fetched_items = 0
+        self._failure: PagewalkError | None = None
+        if plan.max_items == 0:
+            self._send = None
+        # Delivered position, advanced by emit().
+        self._delivered: Position | None = plan.start
+        self._current: Page | None = None
+        self._progress = 0
+
+    # -- frontier ---------------------------------------------------------------------------
+
+    @property
+    def next_page_number(self) -> int:
+        """The number the next page received will carry."""
+        send = self._send
+        return (send.pages if send is not None else 0) + 1
+
+    def next_request(self) -> dict[str, Any] | None:
+        """The parameters of the next page request, or ``None`` when the walk is over.
+
+        Raises:
+            PagewalkError: the previous page ended the walk abnormally (a token loop, or more
+                results announced without a token); the pages before it were delivered.
+        """
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            failure.checkpoint = self.checkpoint
+            raise failure
+        send = self._send
+        if send is None:
+            return None
+        params = dict(self.plan.params)
+        params.update(send.tokens)
+        if self.plan.limit is not None:
+            params[self.plan.limit[0]] = self.plan.limit[1]
+        return params
+
+    def attempt(self) -> Attempt:
+        """Start the retry bookkeeping of the next page request."""
+        self.stats.start()
+        send = self._send
+        return Attempt(self, send.tokens if send is not None else {})
+
+    def receive(self, response: Any, attempt: Attempt) -> Page:
+        """Take the response to the request :meth:`next_request` described; return the page.
+
+        Works out the items the caller gets from it (skipping what a checkpoint says was
+        already yielded, truncating at ``max_items``) and the next request.
+        """
+        plan = self.plan
+        send = self._send
+        if send is None:
+            raise RuntimeError("receive() called after the walk ended")
+        if not isinstance(response, Mapping):
+            raise PagewalkError(
+                f"{plan.operation.name} returned {type(response).__name__}, not a mapping",
+                operation=plan.operation.name,
+                checkpoint=self.checkpoint,
+            )
+        page = response
+        items: list[Any] = []
+        if self._result is not None:
+            found = self._result.search(response)
+            if found is None:
+                found = []
+            elif not isinstance(found, list):
+                raise PagewalkError(
+                    f"{plan.operation.name}: result_key {self._result_path!r} is a "
+                    f"{type(found).__name__}, not a list",
+                    operation=plan.operation.name,
+                    checkpoint=self.checkpoint,
+                )
+            items = found
+            sliced = False
+            if send.skip:
+                items = items[send.skip :]
+                sliced = True
+            truncated = False
+            if plan.max_items is not None and len(items) > plan.max_items - self._fetched_items:
+                items = items[: plan.max_items - self._fetched_items]
+                sliced = truncated = True
+            if sliced and self._result_path is not None:
+                page = _replace_result(response, self._result_path, items)
+        else:
+            truncated = False
+        count = len(items)
+        self._fetched_pages += 1
+        self._fetched_items += count
+        self.stats.pages += 1
+        partial = Position(send.tokens, send.skip + count, send.pages, send.items + count)
+        after: Position | None
+        if truncated:
+            after = partial
+            self._send = None
+        else:
+            next_tokens = self._next_tokens(response, send)
+            if next_tokens is None:
+                after = None if self._failure is None else partial
+                self._send = None
+            else:
+                after = Position(next_tokens, 0, send.pages + 1, send.items + count)
+                self._seen.add(_token_key(next_tokens))
+                limit_reached = (plan.max_pages is not None and self._fetched_pages >= plan.max_pages) or (
+                    plan.max_items is not None and self._fetched_items >= plan.max_items
+                )
+                self._send = None if limit_reached else after
+        info = PageInfo(
+            number=send.pages + 1,
+            items=count,
+            attempts=attempt.attempts,
+            latency=time.monotonic() - attempt.first_try,
+            segment=plan.segment,
+            operation=plan.operation.name,
+            last=self._send is None and self._failure is None,
+        )
+        return Page(page, items, send, after, info)
+
+    def _next_tokens(self, response: Mapping[str, Any], sent: Position) -> dict[str, Any] | None:
+        """The tokens of the next request, or ``None`` at the end (or on a deferred failure)."""
+        name = self.plan.operation.name
+        more = self._more.search(response) if self._more is not None else None
+        if self._more is not None and not more:
+            return None
+        tokens: dict[str, Any] = {}
+        for input_name, expression in self._outputs:
+            value = expression.search(response)
+            # An empty string means "no more pages", as in botocore.
+            if value is not None and value != "":
+                tokens[input_name] = value
+        if not tokens:
+            if more:
+                self._failure = PagewalkError(
+                    f"{name}: page {sent.pages + 1} says more results exist "
+                    f"({self.plan.spec.more_results} is {more!r}) but carries no "
+                    f"{' / '.join(self.plan.spec.output_tokens)} token; stopping here rather "
+                    "than silently losing the rest. The token mapping may be wrong: see "
+                    "pagewalk.spec_for() and token_spec=.",
+                    operation=name,
+                )
+            return None
+        if self.plan.spec.stop_on_same_token and tokens == dict(sent.tokens):
+            return None
+        if _token_key(tokens) in self._seen:
+            self._failure = TokenLoopError(
+                f"{name}: page {sent.pages + 1} returned a continuation token this walk has "
+                "already sent; following it would repeat pages forever. If the service "
+                "signals its end by echoing the token, use TokenSpec(..., stop_on_same_token=True).",
+                operation=name,
+            )
+            return None
+        return tokens
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def emit(self, page: Page) -> Iterator[Any]:
+        """What the caller gets from ``page``: the page itself, or its items one by one.
+
+        Calls ``on_page`` first. The checkpoint moves past each page or item as it is yielded.
+        """
+        on_page = self.plan.on_page
+        if on_page is not None:
+            on_page(page.info)
+        if self.plan.mode == "pages":
+            self._delivered = page.after
+            self.stats.items += len(page.items)
+            yield page.response
+            return
+        self._current = page
+        stats = self.stats
+        progress = 0
+        for item in page.items:
+            progress += 1
+            self._progress = progress
+            stats.items += 1
+            yield item
+        self._delivered = page.after
+        self._current = None
+        self._progress = 0
+
+    @property
+    def position(self) -> Position | None:
+        """The delivered position; ``None`` once the walk has delivered everything."""
+        page = self._current
+        if page is not None:
+            progress = self._progress
+            if progress < len(page.items):
+                start = page.start
+                return Position(start.tokens, start.skip + progress, start.pages, start.items + progress)
+            return page.after
+        return self._delivered
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """Where the walk would continue; ``None`` after it ran to the end."""
+        position = self.position
+        return None if position is None else self.plan.checkpoint(position)
+
+    @property
+    def finished(self) -> bool:
+        """Whether nothing is left to request."""
+        return self._send is None and self._failure is None
+
+    def annotate(self, exc: BaseException, tokens: Mapping[str, Any]) -> None:
+        """Add context to an error that ends the walk (PEP 678 notes on Python >= 3.11)."""
+        if isinstance(exc, PagewalkError) and exc.checkpoint is None:
+            exc.checkpoint = self.checkpoint
+        if tokens and is_token_error(exc) and sys.version_info >= (3, 11):
+            exc.add_note(
+                f"pagewalk: {self.plan.operation.name} rejected the continuation token of page "
+                f"{self.next_page_number} (expired or invalid). Retrying cannot help: restart the "
+                "walk from the beginning, or resume from an earlier checkpoint whose token is "
+                "still valid."
+            )
+

@@ -1,0 +1,226 @@
+"""Checking a walk's options and parameters before any request is sent.
+
+Every driver (sync, async, prefetch, parallel, the command line) builds a :class:`Plan` here, so
+every way of walking rejects the same bad input with the same error, and none of them sends a
+request first.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._checkpoint import Checkpoint, params_digest
+from ._errors import SpecError
+from ._retry import Retry
+from ._spec import Operation, TokenSpec, resolve
+
+__all__ = ["DEFAULT_RETRY", "OPTION_NAMES", "Plan", "Position", "check_int", "make_plan"]
+
+Mode = Literal["pages", "items"]
+
+DEFAULT_RETRY = Retry()
+
+OPTION_NAMES = (
+    "page_size",
+    "max_pages",
+    "max_items",
+    "resume_from",
+    "retry_policy",
+    "token_spec",
+    "on_page",
+    "prefetch_pages",
+)
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a walk: the tokens the next request sends and how much is already done."""
+
+    tokens: Mapping[str, Any]
+    skip: int = 0
+    pages: int = 0
+    items: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A fully checked walk: what to call, how it pages, where it starts, when it stops."""
+
+    method: Callable[..., Any]
+    operation: Operation
+    spec: TokenSpec
+    mode: Mode
+    params: Mapping[str, Any]
+    """The request parameters without token parameters and without the page size."""
+    limit: tuple[str, Any] | None
+    """``(limit_key, converted page size)`` when ``page_size`` was given."""
+    start: Position
+    max_pages: int | None
+    max_items: int | None
+    retry_policy: Retry | None
+    on_page: Callable[[Any], object] | None
+    prefetch_pages: int
+    digest: str
+    segment: int | None = None
+
+    def checkpoint(self, position: Position) -> Checkpoint:
+        """The checkpoint for ``position`` in this walk."""
+        return Checkpoint(
+            operation=self.operation.name,
+            params_digest=self.digest,
+            tokens=dict(position.tokens),
+            skip=position.skip,
+            pages=position.pages,
+            items=position.items,
+            segment=self.segment,
+        )
+
+
+def check_int(name: str, value: Any, minimum: int) -> int | None:
+    """``value`` if it is ``None`` or an int ``>= minimum``; else a TypeError or ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def check_no_unknown_options(params: Mapping[str, Any], known: tuple[str, ...] = OPTION_NAMES) -> None:
+    """Raise ``TypeError`` for a keyword with an underscore that is not a pagewalk option.
+
+    AWS parameter names never contain an underscore, so such a keyword is a misspelt option.
+    """
+    for name in params:
+        if "_" in name:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; pagewalk's options are {', '.join(known)}"
+            raise TypeError(
+                f"unknown pagewalk option {name!r} (AWS parameter names have no underscore){hint}"
+            )
+
+
+def _convert_limit(operation: Operation, limit_key: str, page_size: int) -> Any:
+    shape = operation.input_member(limit_key)
+    if shape is not None and shape.type_name == "string":
+        return str(page_size)
+    return page_size
+
+
+def make_plan(
+    method: Callable[..., Any],
+    mode: Mode,
+    params: dict[str, Any],
+    *,
+    page_size: int | None = None,
+    max_pages: int | None = None,
+    max_items: int | None = None,
+    resume_from: Checkpoint | str | bytes | None = None,
+    retry_policy: Retry | None = DEFAULT_RETRY,
+    token_spec: TokenSpec | None = None,
+    on_page: Callable[[Any], object] | None = None,
+    prefetch_pages: int = 0,
+    segment: int | None = None,
+    known_options: tuple[str, ...] = OPTION_NAMES,
+) -> Plan:
+    """Check everything that can be checked before the first request and build the plan.
+
+    Raises:
+        TypeError: an unknown option, or an option of the wrong type.
+        ValueError: an option value out of range.
+        SpecError: no token mapping, ``page_size`` without a limit parameter, ``items()`` of an
+            operation without a result list, or a checkpoint of another walk.
+    """
+    check_no_unknown_options(params, known_options)
+    page_size = check_int("page_size", page_size, 1)
+    max_pages = check_int("max_pages", max_pages, 1)
+    max_items = check_int("max_items", max_items, 0)
+    prefetch = check_int("prefetch_pages", prefetch_pages, 0) or 0
+    if retry_policy is not None and not isinstance(retry_policy, Retry):
+        raise TypeError(f"retry_policy must be a pagewalk.Retry or None, got {type(retry_policy).__name__}")
+    if on_page is not None and not callable(on_page):
+        raise TypeError(f"on_page must be a callable taking a PageInfo, got {on_page!r}")
+    operation, spec = resolve(method, token_spec)
+    if mode == "items" and not spec.result_keys:
+        raise SpecError(
+            f"{operation.name}: the token mapping names no result_key, so there are no items to "
+            "yield; use pagewalk.pages(), or pass token_spec= with a result_key",
+            operation=operation.name,
+        )
+    rest = dict(params)
+    start_tokens = {name: rest.pop(name) for name in spec.input_tokens if name in rest}
+    limit = None
+    if page_size is not None:
+        if spec.limit_key is None:
+            raise SpecError(
+                f"{operation.name} has no page size parameter (the token mapping names no "
+                "limit_key), so page_size cannot be used",
+                operation=operation.name,
+            )
+        if spec.limit_key in rest:
+            raise ValueError(
+                f"give the page size once: page_size={page_size} or {spec.limit_key}="
+                f"{rest[spec.limit_key]!r}, not both"
+            )
+        limit = (spec.limit_key, _convert_limit(operation, spec.limit_key, page_size))
+    digest_params = {key: value for key, value in rest.items() if key != spec.limit_key}
+    digest = params_digest(operation.name, digest_params)
+    start = Position(tokens=start_tokens)
+    if resume_from is not None:
+        if start_tokens:
+            raise ValueError(
+                f"give either a starting token ({', '.join(start_tokens)}) or resume_from, not both"
+            )
+        checkpoint = Checkpoint.coerce(resume_from)
+        check_checkpoint(checkpoint, operation.name, digest, segment)
+        start = Position(dict(checkpoint.tokens), checkpoint.skip, checkpoint.pages, checkpoint.items)
+    return Plan(
+        method=method,
+        operation=operation,
+        spec=spec,
+        mode=mode,
+        params=rest,
+        limit=limit,
+        start=start,
+        max_pages=max_pages,
+        max_items=max_items,
+        retry_policy=retry_policy,
+        on_page=on_page,
+        prefetch_pages=prefetch,
+        digest=digest,
+        segment=segment,
+    )
+
+
+def check_checkpoint(checkpoint: Checkpoint, operation: str, digest: str, segment: int | None) -> None:
+    """Refuse a checkpoint that belongs to another operation, other parameters or another segment."""
+    if checkpoint.operation != operation:
+        raise SpecError(
+            f"this checkpoint belongs to {checkpoint.operation}, not {operation}",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.params_digest != digest:
+        raise SpecError(
+            f"this checkpoint of {operation} was taken with other request parameters; resume "
+            "with exactly the parameters of the walk that made it (page_size may differ)",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.total_segments is not None and segment is None:
+        raise SpecError(
+            f"this checkpoint of {operation} belongs to a parallel scan; resume it with "
+            "parallel_pages()/parallel_items()",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.segment != segment:
+        raise SpecError(
+            f"this checkpoint belongs to segment {checkpoint.segment} of {operation}, not {segment}",
+            operation=operation,
+            checkpoint=checkpoint,
+        )

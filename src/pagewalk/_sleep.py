@@ -1,0 +1,45 @@
+"""Backoff sleeps, and the switch that :func:`pagewalk.testing.no_sleep` flips.
+
+While any ``no_sleep()`` block is active (in any thread), backoff sleeps return at once and each
+requested delay is appended to every active recorder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+__all__ = ["asleep", "record_instant", "recorders", "sleep"]
+
+_lock = threading.Lock()
+recorders: list[list[float]] = []
+
+
+def record_instant(delay: float) -> bool:
+    with _lock:
+        if not recorders:
+            return False
+        for recorder in recorders:
+            recorder.append(delay)
+        return True
+
+
+def sleep(delay: float) -> float:
+    """Wait ``delay`` seconds (interruptible by Ctrl-C); return the seconds that really passed."""
+    if record_instant(delay):
+        return 0.0
+    started = time.monotonic()
+    time.sleep(delay)
+    return time.monotonic() - started
+
+
+async def asleep(delay: float) -> float:
+    """Wait ``delay`` seconds without blocking the event loop; return the seconds that passed."""
+    if record_instant(delay):
+        await asyncio.sleep(0)
+        return 0.0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.sleep(delay)
+    return loop.time() - started
