@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -39,12 +40,18 @@ def dynamodb_table(client: Any, table: str, count: int) -> list[dict[str, Any]]:
         BillingMode="PAY_PER_REQUEST",
     )
     items = [
-        {"pk": {"S": f"p{index % 10}"}, "sk": {"N": str(index)}, "flag": {"N": str(int(index % 3 == 0))}}
+        {
+            "pk": {"S": f"p{index % 10}"},
+            "sk": {"N": str(index)},
+            "flag": {"N": str(int(index % 3 == 0))},
+        }
         for index in range(count)
     ]
     for start in range(0, count, 25):
         client.batch_write_item(
-            RequestItems={table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]}
+            RequestItems={
+                table: [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            }
         )
     return items
 
@@ -54,7 +61,8 @@ def log_stream(client: Any, group: str, stream: str, count: int) -> list[str]:
     client.create_log_group(logGroupName=group)
     client.create_log_stream(logGroupName=group, logStreamName=stream)
     messages = [f"event {index:05d}" for index in range(count)]
-    base = 1_700_000_000_000
+    # Recent timestamps: CloudWatch Logs (and moto) drop events older than 14 days.
+    base = int(time.time() * 1000) - count - 60_000
     for start in range(0, count, 1000):
         client.put_log_events(
             logGroupName=group,

@@ -27,7 +27,7 @@ from ._errors import PagewalkError, TokenLoopError
 from ._plan import Plan, Position
 from ._retry import PageAttempts, is_token_error
 
-__all__ = ["Attempt", "Cursor", "Page", "PageInfo", "WalkStats"]
+__all__ = ["Attempt", "Budget", "Cursor", "Page", "PageInfo", "WalkStats"]
 
 logger = logging.getLogger("pagewalk")
 
@@ -163,7 +163,11 @@ class Attempt:
 
 
 def _describe_error(exc: BaseException) -> str:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code") if hasattr(exc, "response") else None
+    code = (
+        getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if hasattr(exc, "response")
+        else None
+    )
     return f"{type(exc).__name__}({code})" if code else type(exc).__name__
 
 
@@ -173,7 +177,9 @@ def _token_key(tokens: Mapping[str, Any]) -> Any:
     return canonical_json(tokens)
 
 
-def _replace_result(response: Mapping[str, Any], expression: str, value: list[Any]) -> dict[str, Any]:
+def _replace_result(
+    response: Mapping[str, Any], expression: str, value: list[Any]
+) -> dict[str, Any]:
     """A copy of ``response`` with ``expression`` (a dotted path) set to ``value``.
 
     Dicts along the path are copied, so the response the method returned is left as it was.
@@ -192,14 +198,42 @@ def _replace_result(response: Mapping[str, Any], expression: str, value: list[An
     return copy
 
 
+class Budget:
+    """How many pages and items a walk may still take (``None``: no limit).
+
+    Each walk has its own; the segment cursors of a parallel scan share one, so ``max_pages`` and
+    ``max_items`` count across segments. Only the thread that calls :meth:`Cursor.receive` may
+    use it.
+    """
+
+    __slots__ = ("items", "pages")
+
+    def __init__(self, pages: int | None, items: int | None) -> None:
+        self.pages = pages
+        self.items = items
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether no further page may be taken."""
+        return self.pages == 0 or self.items == 0
+
+    def take(self, items: int) -> None:
+        """Count one received page holding ``items`` items."""
+        if self.pages is not None:
+            self.pages -= 1
+        if self.items is not None:
+            self.items -= items
+
+
 class Cursor:
     """The state machine of one walk. Not thread-safe by itself: a fetching thread may own the
     frontier (:meth:`next_request`, :meth:`receive`) while the caller's thread owns delivery
     (:meth:`emit`, :attr:`checkpoint`)."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, budget: Budget | None = None) -> None:
         self.plan = plan
         self.stats = WalkStats()
+        self.budget = budget if budget is not None else Budget(plan.max_pages, plan.max_items)
         spec = plan.spec
         compiled_outputs, compiled_results, compiled_more = spec._compiled
         self._outputs = tuple(zip(spec.input_tokens, compiled_outputs, strict=True))
@@ -209,10 +243,8 @@ class Cursor:
         # Frontier, advanced by receive().
         self._send: Position | None = plan.start
         self._seen: set[Any] = {_token_key(plan.start.tokens)} if plan.start.tokens else set()
-        self._fetched_pages = 0
-        self._fetched_items = 0
         self._failure: PagewalkError | None = None
-        if plan.max_items == 0:
+        if self.budget.exhausted:
             self._send = None
         # Delivered position, advanced by emit().
         self._delivered: Position | None = plan.start
@@ -271,6 +303,7 @@ class Cursor:
             )
         page = response
         items: list[Any] = []
+        carry = 0
         if self._result is not None:
             found = self._result.search(response)
             if found is None:
@@ -285,19 +318,22 @@ class Cursor:
             items = found
             sliced = False
             if send.skip:
+                # Items run in one order from a token whatever the page size, so a skip larger
+                # than this page (a resume with a smaller page_size) carries over to the next.
+                carry = max(0, send.skip - len(found))
                 items = items[send.skip :]
                 sliced = True
             truncated = False
-            if plan.max_items is not None and len(items) > plan.max_items - self._fetched_items:
-                items = items[: plan.max_items - self._fetched_items]
+            left = self.budget.items
+            if left is not None and len(items) > left:
+                items = items[:left]
                 sliced = truncated = True
             if sliced and self._result_path is not None:
                 page = _replace_result(response, self._result_path, items)
         else:
             truncated = False
         count = len(items)
-        self._fetched_pages += 1
-        self._fetched_items += count
+        self.budget.take(count)
         self.stats.pages += 1
         partial = Position(send.tokens, send.skip + count, send.pages, send.items + count)
         after: Position | None
@@ -310,12 +346,9 @@ class Cursor:
                 after = None if self._failure is None else partial
                 self._send = None
             else:
-                after = Position(next_tokens, 0, send.pages + 1, send.items + count)
+                after = Position(next_tokens, carry, send.pages + 1, send.items + count)
                 self._seen.add(_token_key(next_tokens))
-                limit_reached = (plan.max_pages is not None and self._fetched_pages >= plan.max_pages) or (
-                    plan.max_items is not None and self._fetched_items >= plan.max_items
-                )
-                self._send = None if limit_reached else after
+                self._send = None if self.budget.exhausted else after
         info = PageInfo(
             number=send.pages + 1,
             items=count,
@@ -379,9 +412,7 @@ class Cursor:
             return
         self._current = page
         stats = self.stats
-        progress = 0
-        for item in page.items:
-            progress += 1
+        for progress, item in enumerate(page.items, 1):
             self._progress = progress
             stats.items += 1
             yield item
@@ -397,7 +428,9 @@ class Cursor:
             progress = self._progress
             if progress < len(page.items):
                 start = page.start
-                return Position(start.tokens, start.skip + progress, start.pages, start.items + progress)
+                return Position(
+                    start.tokens, start.skip + progress, start.pages, start.items + progress
+                )
             return page.after
         return self._delivered
 
@@ -423,4 +456,3 @@ class Cursor:
                 "walk from the beginning, or resume from an earlier checkpoint whose token is "
                 "still valid."
             )
-
