@@ -5,6 +5,7 @@
 ['AsyncWalk', 'Checkpoint', 'PageInfo']
 """
 
+from ._async import AsyncWalk, aitems, apages
 from ._checkpoint import Checkpoint
 from ._cursor import PageInfo, WalkStats
 from ._errors import PagewalkError, SpecError, TokenLoopError
@@ -14,6 +15,7 @@ from ._version import __version__
 from ._walk import Walk, items, pages
 
 __all__ = [
+    "AsyncWalk",
     "Checkpoint",
     "PageInfo",
     "PagewalkError",
@@ -24,6 +26,8 @@ __all__ = [
     "Walk",
     "WalkStats",
     "__version__",
+    "aitems",
+    "apages",
     "is_retryable",
     "items",
     "pages",

@@ -1,0 +1,267 @@
+"""The async driver: ``apages()``, ``aitems()``, and prefetching in an asyncio task.
+
+A thin loop over the same :class:`~pagewalk._cursor.Cursor`, :func:`~pagewalk._plan.make_plan`
+and retry decisions (:class:`~pagewalk._cursor.Attempt`) as the sync driver in ``_walk.py``:
+only the waiting differs. Requests are awaited, backoff waits with :func:`pagewalk._sleep.asleep`
+(never blocking the event loop), and a cancelled walk leaves the cursor's delivered position,
+and so its checkpoint, just past the last page or item the caller got.
+
+Nothing here imports aiobotocore: it is only needed to make the clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from . import _sleep
+from ._checkpoint import Checkpoint
+from ._cursor import Cursor, Page, WalkStats
+from ._errors import PagewalkError
+from ._plan import DEFAULT_RETRY, Plan, make_plan
+from ._retry import Retry
+from ._spec import TokenSpec
+from ._walk import _WalkState
+
+__all__ = ["AsyncWalk", "afetch_pages", "aitems", "apages"]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+async def afetch_pages(
+    cursor: Cursor, sleep: Callable[[float], Awaitable[float]] = _sleep.asleep
+) -> AsyncGenerator[Page, None]:
+    """Request every page of ``cursor``'s walk, retrying each one as its policy says.
+
+    The method may be a coroutine function (aiobotocore) or return an awaitable; a plain
+    return value is used as it is.
+    """
+    method = cursor.plan.method
+    while (params := cursor.next_request()) is not None:
+        attempt = cursor.attempt()
+        while True:
+            attempt.begin()
+            try:
+                response = method(**params)
+                if inspect.isawaitable(response):
+                    response = await response
+            except Exception as exc:
+                delay = attempt.on_error(exc)
+                if delay is None:
+                    raise
+                attempt.slept(delay, await sleep(delay))
+                continue
+            break
+        yield cursor.receive(response, attempt)
+
+
+async def _produce(
+    cursor: Cursor, out: asyncio.Queue[tuple[str, Any]], slots: asyncio.Semaphore
+) -> None:
+    """Fetch pages into ``out``, one look-ahead slot each, until the end or an error."""
+    fetched = afetch_pages(cursor)
+    try:
+        while True:
+            await slots.acquire()
+            try:
+                page = await fetched.__anext__()
+            except StopAsyncIteration:
+                out.put_nowait(("end", None))
+                return
+            out.put_nowait(("page", page))
+    except Exception as exc:  # handed to the caller's task and raised there, in page order
+        out.put_nowait(("error", exc))
+    finally:
+        await fetched.aclose()
+
+
+async def prefetch(cursor: Cursor, depth: int) -> AsyncGenerator[Page, None]:
+    """Yield ``cursor``'s pages while an asyncio task fetches up to ``depth`` pages ahead.
+
+    Pages come out in order; an error comes out exactly where its page would have. The task
+    only moves the cursor's frontier, so the checkpoint reflects delivered pages only. Closing
+    (or cancelling) the consumer cancels the task, request in flight included, and waits for it.
+    """
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    slots = asyncio.Semaphore(depth)
+    task = asyncio.create_task(
+        _produce(cursor, queue, slots), name=f"pagewalk-prefetch-{cursor.plan.operation.name}"
+    )
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            slots.release()
+            yield value
+    finally:
+        task.cancel()
+        await asyncio.wait([task])
+
+
+async def arun(cursor: Cursor) -> AsyncGenerator[Any, None]:
+    """Drive ``cursor``: fetch (inline or ahead) and hand pages or items to the caller."""
+    plan = cursor.plan
+    source = prefetch(cursor, plan.prefetch_pages) if plan.prefetch_pages else afetch_pages(cursor)
+    try:
+        async for page in source:
+            for value in cursor.emit(page):
+                yield value
+    except PagewalkError as exc:
+        exc.checkpoint = cursor.checkpoint
+        raise
+    finally:
+        cursor.stats.finish()
+        await source.aclose()
+
+
+class AsyncWalk(Generic[T_co]):
+    """An async iterator over a walk's pages or items, with its ``checkpoint`` and ``stats``.
+
+    Usable once. ``aclose()`` or leaving an ``async with`` block stops it and any prefetch task.
+    Cancelling the task that iterates it leaves ``checkpoint`` just past the last page or item
+    it yielded, so resuming from it loses and repeats nothing.
+    """
+
+    def __init__(self, iterator: AsyncGenerator[T_co, None], state: _WalkState) -> None:
+        self._iterator = iterator
+        self._state = state
+
+    def __aiter__(self) -> AsyncWalk[T_co]:
+        return self
+
+    async def __anext__(self) -> T_co:
+        return await self._iterator.__anext__()
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """Where the walk would continue: the start before the first page, just past the last
+        page or item yielded while it runs, ``None`` once it ran to the end. After an error or
+        a cancellation it points at the page that was not delivered."""
+        return self._state.checkpoint
+
+    @property
+    def stats(self) -> WalkStats:
+        """Counters: pages, items, requests, retries, elapsed and slept seconds."""
+        return self._state.stats
+
+    async def aclose(self) -> None:
+        """Stop the walk and any prefetch task; the checkpoint stays where it is."""
+        await self._iterator.aclose()
+
+    async def __aenter__(self) -> AsyncWalk[T_co]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<pagewalk.AsyncWalk {self.stats!r}>"
+
+
+def _check_async(plan: Plan) -> None:
+    """Refuse a sync botocore client method before any request: it would block the loop."""
+    if plan.operation.service is None:
+        return
+    owner = getattr(plan.method, "__self__", None)
+    make_api_call = getattr(owner, "_make_api_call", None)
+    if make_api_call is not None and not inspect.iscoroutinefunction(make_api_call):
+        raise TypeError(
+            f"{plan.operation.name} belongs to a sync boto3/botocore client, which would block "
+            "the event loop: walk it with pagewalk.pages()/items(), or make the client with "
+            "aiobotocore (pip install 'pagewalk[async]')"
+        )
+
+
+def _start(plan: Plan) -> AsyncWalk[Any]:
+    _check_async(plan)
+    cursor = Cursor(plan)
+    return AsyncWalk(arun(cursor), cursor)
+
+
+def apages(
+    method: Callable[..., Awaitable[T]],
+    /,
+    *,
+    page_size: int | None = None,
+    max_pages: int | None = None,
+    max_items: int | None = None,
+    resume_from: Checkpoint | str | None = None,
+    retry_policy: Retry | None = DEFAULT_RETRY,
+    token_spec: TokenSpec | None = None,
+    on_page: Callable[[Any], object] | None = None,
+    prefetch_pages: int = 0,
+    **params: Any,
+) -> AsyncWalk[T]:
+    """Yield every page (response dict) of ``await method(**params)``, passing the token back.
+
+    The async twin of :func:`pagewalk.pages`: same options, same checks before any request,
+    same checkpoints. ``method`` is an aiobotocore client method, or any async callable when
+    ``token_spec=`` is given. ``on_page`` is a plain callable, run in the iterating task;
+    ``prefetch_pages`` fetches ahead in an asyncio task.
+
+    >>> async for page in pagewalk.apages(s3.list_objects_v2, Bucket="demo"):  # doctest: +SKIP
+    ...     print(page["KeyCount"])
+    """
+    plan = make_plan(
+        method,
+        "pages",
+        params,
+        page_size=page_size,
+        max_pages=max_pages,
+        max_items=max_items,
+        resume_from=resume_from,
+        retry_policy=retry_policy,
+        token_spec=token_spec,
+        on_page=on_page,
+        prefetch_pages=prefetch_pages,
+    )
+    return _start(plan)
+
+
+def aitems(
+    method: Callable[..., Awaitable[Any]],
+    /,
+    *,
+    page_size: int | None = None,
+    max_pages: int | None = None,
+    max_items: int | None = None,
+    resume_from: Checkpoint | str | None = None,
+    retry_policy: Retry | None = DEFAULT_RETRY,
+    token_spec: TokenSpec | None = None,
+    on_page: Callable[[Any], object] | None = None,
+    prefetch_pages: int = 0,
+    **params: Any,
+) -> AsyncWalk[Any]:
+    """Yield every item of the first result key (``Contents``, ``Items``, ...) of every page.
+
+    The async twin of :func:`pagewalk.items`.
+
+    >>> async for obj in pagewalk.aitems(s3.list_objects_v2, Bucket="demo"):  # doctest: +SKIP
+    ...     print(obj["Key"])
+    """
+    plan = make_plan(
+        method,
+        "items",
+        params,
+        page_size=page_size,
+        max_pages=max_pages,
+        max_items=max_items,
+        resume_from=resume_from,
+        retry_policy=retry_policy,
+        token_spec=token_spec,
+        on_page=on_page,
+        prefetch_pages=prefetch_pages,
+    )
+    return _start(plan)
