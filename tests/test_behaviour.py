@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from botocore.exceptions import ConnectionClosedError
 
 import pagewalk
-from pagewalk import Checkpoint, PageInfo, TokenLoopError, TokenSpec
+from pagewalk import Checkpoint, PageInfo, Retry, TokenLoopError, TokenSpec
+from pagewalk.testing import inject_faults, no_sleep
 
 from . import seed
 from .drivers import Call, Driver, Function, count_requests, driver, fail_requests
@@ -136,6 +138,26 @@ def test_a_token_seen_before_raises_token_loop_error_after_the_pages_before_it(
     assert run.error.checkpoint == run.walk.checkpoint
     checkpoint = run.walk.checkpoint
     assert (checkpoint.pages, checkpoint.skip) == (2, 1)  # in page 3, past its item
+
+
+@pytest.mark.parametrize("kind", ["throttle", "slowdown", "server", "reset", "timeout"])
+def test_injected_faults_are_retried_with_no_sleep_and_the_walk_is_exact(
+    driver: Driver, aws: Aws, kind: str
+) -> None:
+    keys = seed.s3_objects(aws("s3"), "behaviour", 40)
+    with no_sleep() as delays:
+        run = driver.items(
+            LIST_OBJECTS,
+            Bucket="behaviour",
+            page_size=4,
+            retry_policy=Retry(attempts=10),
+            with_client=lambda client: inject_faults(client, rate=0.4, seed=7, kinds=(kind,)),
+        )
+    assert keys_of(run.results) == keys
+    assert {fault.kind for fault in run.hooked} == {kind}
+    stats = run.walk.stats
+    assert stats.retries == len(run.hooked) == len(delays)
+    assert stats.requests == stats.pages + stats.retries
 
 
 def test_prefetched_pages_arrive_in_order(driver: Driver, aws: Aws) -> None:
