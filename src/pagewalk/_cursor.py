@@ -25,7 +25,7 @@ from botocore.utils import set_value_from_jmespath
 from ._checkpoint import Checkpoint, canonical_json
 from ._errors import PagewalkError, TokenLoopError
 from ._plan import Plan, Position
-from ._retry import PageAttempts, is_token_error
+from ._retry import PageAttempts, error_code, is_token_error
 
 __all__ = ["Attempt", "Budget", "Cursor", "Page", "PageInfo", "WalkStats"]
 
@@ -163,11 +163,8 @@ class Attempt:
 
 
 def _describe_error(exc: BaseException) -> str:
-    code = (
-        getattr(exc, "response", {}).get("Error", {}).get("Code")
-        if hasattr(exc, "response")
-        else None
-    )
+    # Not every error's ``response`` is a dict: botocore's ReadTimeoutError carries None.
+    code = error_code(exc)
     return f"{type(exc).__name__}({code})" if code else type(exc).__name__
 
 
