@@ -9,6 +9,7 @@ from ._async import AsyncWalk, aitems, apages
 from ._checkpoint import Checkpoint
 from ._cursor import PageInfo, WalkStats
 from ._errors import PagewalkError, SpecError, TokenLoopError
+from ._parallel import Shard, parallel_items, parallel_pages, shards
 from ._retry import Retry, is_retryable
 from ._spec import TokenSpec, register, spec_for, unregister
 from ._version import __version__
@@ -20,6 +21,7 @@ __all__ = [
     "PageInfo",
     "PagewalkError",
     "Retry",
+    "Shard",
     "SpecError",
     "TokenLoopError",
     "TokenSpec",
@@ -31,7 +33,10 @@ __all__ = [
     "is_retryable",
     "items",
     "pages",
+    "parallel_items",
+    "parallel_pages",
     "register",
+    "shards",
     "spec_for",
     "unregister",
 ]

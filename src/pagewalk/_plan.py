@@ -17,7 +17,15 @@ from ._errors import SpecError
 from ._retry import Retry
 from ._spec import Operation, TokenSpec, resolve
 
-__all__ = ["DEFAULT_RETRY", "OPTION_NAMES", "Plan", "Position", "check_int", "make_plan"]
+__all__ = [
+    "DEFAULT_RETRY",
+    "OPTION_NAMES",
+    "Plan",
+    "Position",
+    "check_int",
+    "check_scan_checkpoint",
+    "make_plan",
+]
 
 Mode = Literal["pages", "items"]
 
@@ -90,7 +98,9 @@ def check_int(name: str, value: Any, minimum: int) -> int | None:
     return value
 
 
-def check_no_unknown_options(params: Mapping[str, Any], known: tuple[str, ...] = OPTION_NAMES) -> None:
+def check_no_unknown_options(
+    params: Mapping[str, Any], known: tuple[str, ...] = OPTION_NAMES
+) -> None:
     """Raise ``TypeError`` for a keyword with an underscore that is not a pagewalk option.
 
     AWS parameter names never contain an underscore, so such a keyword is a misspelt option.
@@ -98,7 +108,11 @@ def check_no_unknown_options(params: Mapping[str, Any], known: tuple[str, ...] =
     for name in params:
         if "_" in name:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; pagewalk's options are {', '.join(known)}"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; pagewalk's options are {', '.join(known)}"
+            )
             raise TypeError(
                 f"unknown pagewalk option {name!r} (AWS parameter names have no underscore){hint}"
             )
@@ -141,7 +155,9 @@ def make_plan(
     max_items = check_int("max_items", max_items, 0)
     prefetch = check_int("prefetch_pages", prefetch_pages, 0) or 0
     if retry_policy is not None and not isinstance(retry_policy, Retry):
-        raise TypeError(f"retry_policy must be a pagewalk.Retry or None, got {type(retry_policy).__name__}")
+        raise TypeError(
+            f"retry_policy must be a pagewalk.Retry or None, got {type(retry_policy).__name__}"
+        )
     if on_page is not None and not callable(on_page):
         raise TypeError(f"on_page must be a callable taking a PageInfo, got {on_page!r}")
     operation, spec = resolve(method, token_spec)
@@ -177,7 +193,9 @@ def make_plan(
             )
         checkpoint = Checkpoint.coerce(resume_from)
         check_checkpoint(checkpoint, operation.name, digest, segment)
-        start = Position(dict(checkpoint.tokens), checkpoint.skip, checkpoint.pages, checkpoint.items)
+        start = Position(
+            dict(checkpoint.tokens), checkpoint.skip, checkpoint.pages, checkpoint.items
+        )
     return Plan(
         method=method,
         operation=operation,
@@ -196,18 +214,13 @@ def make_plan(
     )
 
 
-def check_checkpoint(checkpoint: Checkpoint, operation: str, digest: str, segment: int | None) -> None:
+def check_checkpoint(
+    checkpoint: Checkpoint, operation: str, digest: str, segment: int | None
+) -> None:
     """Refuse a checkpoint that belongs to another operation, other parameters or another segment."""
     if checkpoint.operation != operation:
         raise SpecError(
             f"this checkpoint belongs to {checkpoint.operation}, not {operation}",
-            operation=operation,
-            checkpoint=checkpoint,
-        )
-    if checkpoint.params_digest != digest:
-        raise SpecError(
-            f"this checkpoint of {operation} was taken with other request parameters; resume "
-            "with exactly the parameters of the walk that made it (page_size may differ)",
             operation=operation,
             checkpoint=checkpoint,
         )
@@ -219,8 +232,74 @@ def check_checkpoint(checkpoint: Checkpoint, operation: str, digest: str, segmen
             checkpoint=checkpoint,
         )
     if checkpoint.segment != segment:
+        where = "a walk of one segment" if segment is None else f"segment {segment}"
+        if checkpoint.segment is None:
+            message = (
+                f"this checkpoint of {operation} belongs to a walk of one segment, not to "
+                f"{where}; resume it with pagewalk.pages()/items()"
+            )
+        else:
+            message = (
+                f"this checkpoint belongs to segment {checkpoint.segment} of a parallel scan of "
+                f"{operation}, not to {where}; run that segment with shard.at(checkpoint), or "
+                "resume the whole scan from its own checkpoint with parallel_pages()/"
+                "parallel_items()"
+            )
+        raise SpecError(message, operation=operation, checkpoint=checkpoint)
+    if checkpoint.params_digest != digest:
         raise SpecError(
-            f"this checkpoint belongs to segment {checkpoint.segment} of {operation}, not {segment}",
+            f"this checkpoint of {operation} was taken with other request parameters; resume "
+            "with exactly the parameters of the walk that made it (page_size may differ)",
             operation=operation,
             checkpoint=checkpoint,
         )
+
+
+def check_scan_checkpoint(
+    checkpoint: Checkpoint, operation: str, digest: str, total_segments: int
+) -> dict[int, Checkpoint]:
+    """Check a parallel scan's checkpoint; return the position of each unfinished segment.
+
+    ``digest`` is the digest of the scan's parameters without ``Segment``/``TotalSegments``.
+    Each segment's own position is checked again by :func:`make_plan` when its walk is planned.
+    """
+    if checkpoint.operation != operation:
+        raise SpecError(
+            f"this checkpoint belongs to {checkpoint.operation}, not {operation}",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.total_segments is None:
+        raise SpecError(
+            f"this checkpoint of {operation} belongs to a walk of one segment, not a parallel "
+            "scan; resume it with pagewalk.pages()/items()",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.params_digest != digest:
+        raise SpecError(
+            f"this checkpoint of {operation} was taken with other request parameters; resume "
+            "with exactly the parameters of the scan that made it (page_size may differ)",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.total_segments != total_segments:
+        raise SpecError(
+            f"this checkpoint of {operation} belongs to a scan of {checkpoint.total_segments} "
+            f"segments, not {total_segments}; resume with total_segments="
+            f"{checkpoint.total_segments}",
+            operation=operation,
+            checkpoint=checkpoint,
+        )
+    positions: dict[int, Checkpoint] = {}
+    for position in checkpoint.segments:
+        segment = position.segment
+        if segment is None or not 0 <= segment < total_segments or segment in positions:
+            raise SpecError(
+                f"this checkpoint of {operation} is damaged: it holds a position for segment "
+                f"{segment!r}, which is missing, out of range or repeated",
+                operation=operation,
+                checkpoint=checkpoint,
+            )
+        positions[segment] = position
+    return positions

@@ -10,7 +10,7 @@ import asyncio
 import threading
 import time
 
-__all__ = ["asleep", "record_instant", "recorders", "sleep"]
+__all__ = ["asleep", "record_instant", "recorders", "sleep", "sleep_unless"]
 
 _lock = threading.Lock()
 recorders: list[list[float]] = []
@@ -31,6 +31,19 @@ def sleep(delay: float) -> float:
         return 0.0
     started = time.monotonic()
     time.sleep(delay)
+    return time.monotonic() - started
+
+
+def sleep_unless(stop: threading.Event, delay: float) -> float:
+    """Wait ``delay`` seconds or until ``stop`` is set; return the seconds that really passed.
+
+    For background threads (prefetch, parallel workers) that must end promptly when the walk is
+    closed.
+    """
+    if record_instant(delay):
+        return 0.0
+    started = time.monotonic()
+    stop.wait(delay)
     return time.monotonic() - started
 
 

@@ -5,22 +5,44 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Cursor, Page, WalkStats
+from ._cursor import Attempt, Cursor, Page, WalkStats
 from ._errors import PagewalkError
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
 
-__all__ = ["Walk", "fetch_pages", "items", "pages"]
+__all__ = ["Walk", "fetch_pages", "items", "pages", "request_page"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
+
+
+def request_page(
+    method: Callable[..., Any],
+    params: Mapping[str, Any],
+    attempt: Attempt,
+    sleep: Callable[[float], float] = _sleep.sleep,
+) -> Any:
+    """Send one page request, retrying it as ``attempt``'s policy says; return the response.
+
+    The error of the last try propagates when the policy gives up, or at once when it is not
+    retryable. Every driver (inline, prefetch, parallel workers) sends pages through here.
+    """
+    while True:
+        attempt.begin()
+        try:
+            return method(**params)
+        except Exception as exc:
+            delay = attempt.on_error(exc)
+            if delay is None:
+                raise
+            attempt.slept(delay, sleep(delay))
 
 
 def fetch_pages(cursor: Cursor, sleep: Callable[[float], float] = _sleep.sleep) -> Iterator[Page]:
@@ -28,17 +50,7 @@ def fetch_pages(cursor: Cursor, sleep: Callable[[float], float] = _sleep.sleep) 
     method = cursor.plan.method
     while (params := cursor.next_request()) is not None:
         attempt = cursor.attempt()
-        while True:
-            attempt.begin()
-            try:
-                response = method(**params)
-            except Exception as exc:
-                delay = attempt.on_error(exc)
-                if delay is None:
-                    raise
-                attempt.slept(delay, sleep(delay))
-                continue
-            break
+        response = request_page(method, params, attempt, sleep)
         yield cursor.receive(response, attempt)
 
 
