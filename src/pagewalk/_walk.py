@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+import weakref
+from collections.abc import Callable, Generator, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -17,7 +18,7 @@ from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
 
-__all__ = ["Walk", "fetch_pages", "items", "pages", "request_page"]
+__all__ = ["Walk", "fetch_page", "fetch_pages", "items", "pages", "request_page"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -45,13 +46,25 @@ def request_page(
             attempt.slept(delay, sleep(delay))
 
 
-def fetch_pages(cursor: Cursor, sleep: Callable[[float], float] = _sleep.sleep) -> Iterator[Page]:
+def fetch_page(cursor: Cursor, sleep: Callable[[float], float] = _sleep.sleep) -> Page | None:
+    """Request the next page of ``cursor``'s walk, retrying it as its policy says.
+
+    Returns ``None`` when the walk is over.
+    """
+    params = cursor.next_request()
+    if params is None:
+        return None
+    attempt = cursor.attempt()
+    response = request_page(cursor.plan.method, params, attempt, sleep)
+    return cursor.receive(response, attempt)
+
+
+def fetch_pages(
+    cursor: Cursor, sleep: Callable[[float], float] = _sleep.sleep
+) -> Generator[Page, None, None]:
     """Request every page of ``cursor``'s walk, retrying each one as its policy says."""
-    method = cursor.plan.method
-    while (params := cursor.next_request()) is not None:
-        attempt = cursor.attempt()
-        response = request_page(method, params, attempt, sleep)
-        yield cursor.receive(response, attempt)
+    while (page := fetch_page(cursor, sleep)) is not None:
+        yield page
 
 
 class _WalkState(Protocol):
@@ -118,20 +131,23 @@ class Walk(Generic[T_co]):
 
     def __del__(self) -> None:
         # A walk dropped mid-iteration must not leave a prefetch thread behind.
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: S110 - nothing useful can be done while being collected
-            pass
 
     def __repr__(self) -> str:
         return f"<pagewalk.Walk {self.stats!r}>"
+
+
+class _Closed(BaseException):
+    """Raised inside a prefetch thread whose walk was closed while it waited to retry a page."""
 
 
 class Prefetcher:
     """Fetch up to ``depth`` pages ahead of the caller in a daemon thread.
 
     Pages come out in order; an error comes out exactly where its page would have. The thread
-    only moves the cursor's frontier, so the checkpoint reflects delivered pages only.
+    only moves the cursor's frontier, so the checkpoint reflects delivered pages only. It holds
+    at most ``depth`` pages that the caller has not taken, counting the one in flight.
     """
 
     def __init__(self, cursor: Cursor, depth: int) -> None:
@@ -139,46 +155,12 @@ class Prefetcher:
         self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._run,
-            args=(cursor, self._queue, self._slots, self._stop),
+            target=_prefetch,
+            args=(weakref.ref(cursor), self._queue, self._slots, self._stop),
             name=f"pagewalk-prefetch-{cursor.plan.operation.name}",
             daemon=True,
         )
         self._started = False
-
-    @staticmethod
-    def _run(
-        cursor: Cursor,
-        out: queue.SimpleQueue[tuple[str, Any]],
-        slots: threading.Semaphore,
-        stop: threading.Event,
-    ) -> None:
-        # A static method: the thread must not keep the Walk (and so itself) alive.
-        def interruptible_sleep(delay: float) -> float:
-            if _sleep.record_instant(delay):
-                return 0.0
-            started = time.monotonic()
-            stop.wait(delay)
-            return time.monotonic() - started
-
-        pages = fetch_pages(cursor, interruptible_sleep)
-        try:
-            while True:
-                while not slots.acquire(timeout=0.1):
-                    if stop.is_set():
-                        return
-                if stop.is_set():
-                    return
-                try:
-                    page = next(pages)
-                except StopIteration:
-                    out.put(("end", None))
-                    return
-                out.put(("page", page))
-        except BaseException as exc:  # handed to the caller's thread, raised there
-            out.put(("error", exc))
-        finally:
-            pages.close()
 
     def __iter__(self) -> Iterator[Page]:
         if not self._started:
@@ -197,8 +179,54 @@ class Prefetcher:
             self.close()
 
     def close(self) -> None:
-        """Tell the thread to stop; it ends after the request in flight, if any."""
-        self._stop.set()
+        """Tell the thread to stop: at once when it is waiting, else after the request in flight.
+
+        A backoff in progress is cut short and no further request is sent.
+        """
+        if not self._stop.is_set():
+            self._stop.set()
+            self._slots.release()  # wakes the thread if it waits for the caller
+
+
+def _prefetch(
+    cursor_ref: weakref.ref[Cursor],
+    out: queue.SimpleQueue[tuple[str, Any]],
+    slots: threading.Semaphore,
+    stop: threading.Event,
+) -> None:
+    """The prefetch thread: fetch a page whenever a slot is free, until the end, an error or stop.
+
+    The thread holds its cursor only while it fetches. Waiting for a slot it keeps a weak
+    reference, so a walk dropped without ``close()`` is collected even when it is part of a
+    reference cycle (an ``on_page`` that refers to the walk), and its finalizer stops the thread.
+    """
+
+    def sleep(delay: float) -> float:
+        if stop.is_set():
+            raise _Closed
+        slept = _sleep.sleep_unless(stop, delay)
+        if stop.is_set():
+            raise _Closed
+        return slept
+
+    try:
+        while True:
+            slots.acquire()
+            if stop.is_set():
+                return
+            cursor = cursor_ref()
+            if cursor is None:
+                return
+            page = fetch_page(cursor, sleep)
+            del cursor
+            if page is None:
+                out.put(("end", None))
+                return
+            out.put(("page", page))
+    except _Closed:
+        return
+    except BaseException as exc:  # handed to the caller's thread, raised there
+        out.put(("error", exc))
 
 
 def run(cursor: Cursor) -> Iterator[Any]:
