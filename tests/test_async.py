@@ -8,6 +8,7 @@ without aiobotocore; the others walk async functions of this file and run everyw
 from __future__ import annotations
 
 import asyncio
+import gc
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -268,6 +269,20 @@ def test_leaving_async_with_cancels_the_prefetch_task() -> None:
     async def main() -> None:
         async with pagewalk.apages(service.list_things, token_spec=SPEC, prefetch_pages=2) as walk:
             await walk.__anext__()
+        assert prefetch_tasks() == []
+
+    run(main())
+
+
+def test_dropping_a_walk_mid_iteration_cancels_the_prefetch_task() -> None:
+    service = Service(pages=10)
+
+    async def main() -> None:
+        walk = pagewalk.apages(service.list_things, token_spec=SPEC, prefetch_pages=2)
+        await walk.__anext__()
+        del walk
+        gc.collect()
+        await settle()
         assert prefetch_tasks() == []
 
     run(main())

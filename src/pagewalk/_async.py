@@ -13,70 +13,80 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Cursor, Page, WalkStats
+from ._cursor import Attempt, Cursor, Page, WalkStats
 from ._errors import PagewalkError
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
 from ._walk import _WalkState
 
-__all__ = ["AsyncWalk", "afetch_pages", "aitems", "apages"]
+__all__ = ["AsyncWalk", "afetch_page", "afetch_pages", "aitems", "apages", "arequest_page"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
-async def afetch_pages(
-    cursor: Cursor, sleep: Callable[[float], Awaitable[float]] = _sleep.asleep
-) -> AsyncGenerator[Page, None]:
-    """Request every page of ``cursor``'s walk, retrying each one as its policy says.
+async def arequest_page(
+    method: Callable[..., Any],
+    params: Mapping[str, Any],
+    attempt: Attempt,
+    sleep: Callable[[float], Awaitable[float]] = _sleep.asleep,
+) -> Any:
+    """Send one page request, retrying it as ``attempt``'s policy says; return the response.
 
-    The method may be a coroutine function (aiobotocore) or return an awaitable; a plain
-    return value is used as it is.
+    The async twin of :func:`pagewalk._walk.request_page`. ``method`` may be a coroutine
+    function (aiobotocore) or return an awaitable; a plain return value is used as it is.
     """
-    method = cursor.plan.method
-    while (params := cursor.next_request()) is not None:
-        attempt = cursor.attempt()
-        while True:
-            attempt.begin()
-            try:
-                response = method(**params)
-                if inspect.isawaitable(response):
-                    response = await response
-            except Exception as exc:
-                delay = attempt.on_error(exc)
-                if delay is None:
-                    raise
-                attempt.slept(delay, await sleep(delay))
-                continue
-            break
-        yield cursor.receive(response, attempt)
+    while True:
+        attempt.begin()
+        try:
+            response = method(**params)
+            if inspect.isawaitable(response):
+                response = await response
+            return response
+        except Exception as exc:
+            delay = attempt.on_error(exc)
+            if delay is None:
+                raise
+            attempt.slept(delay, await sleep(delay))
+
+
+async def afetch_page(cursor: Cursor) -> Page | None:
+    """Request the next page of ``cursor``'s walk, retrying it; ``None`` when the walk is over."""
+    params = cursor.next_request()
+    if params is None:
+        return None
+    attempt = cursor.attempt()
+    response = await arequest_page(cursor.plan.method, params, attempt)
+    return cursor.receive(response, attempt)
+
+
+async def afetch_pages(cursor: Cursor) -> AsyncGenerator[Page, None]:
+    """Request every page of ``cursor``'s walk, retrying each one as its policy says."""
+    while (page := await afetch_page(cursor)) is not None:
+        yield page
 
 
 async def _produce(
     cursor: Cursor, out: asyncio.Queue[tuple[str, Any]], slots: asyncio.Semaphore
 ) -> None:
-    """Fetch pages into ``out``, one look-ahead slot each, until the end or an error."""
-    fetched = afetch_pages(cursor)
+    """The prefetch task: fetch a page whenever a slot is free, until the end or an error."""
     try:
         while True:
             await slots.acquire()
-            try:
-                page = await fetched.__anext__()
-            except StopAsyncIteration:
+            page = await afetch_page(cursor)
+            if page is None:
                 out.put_nowait(("end", None))
                 return
             out.put_nowait(("page", page))
     except Exception as exc:  # handed to the caller's task and raised there, in page order
         out.put_nowait(("error", exc))
-    finally:
-        await fetched.aclose()
 
 
 async def prefetch(cursor: Cursor, depth: int) -> AsyncGenerator[Page, None]:
