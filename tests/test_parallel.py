@@ -373,6 +373,14 @@ def test_operation_without_segments_is_refused_before_any_request(table: Any) ->
     assert requests.bodies == []
 
 
+def test_async_method_is_refused_because_parallel_scans_are_sync_only() -> None:
+    async def scan(**params: Any) -> dict[str, Any]:
+        raise AssertionError("no request may be sent")
+
+    with pytest.raises(TypeError, match="sync"):
+        pagewalk.parallel_pages(scan, total_segments=2, token_spec=SPEC)
+
+
 def test_checkpoint_of_another_scan_is_refused(table: Any) -> None:
     walk = pagewalk.parallel_items(table.scan, TableName=TABLE, total_segments=4, max_items=10)
     list(walk)
@@ -574,6 +582,8 @@ def test_shard_refuses_a_client_of_another_service_and_request_parameters(
         shard.items(moto_server.client("s3"))
     with pytest.raises(TypeError, match="request parameters"):
         shard.items(table, TableName="other")
+    with pytest.raises(TypeError, match="max_items"):
+        shard.items(table, max_item=3)
     with pytest.raises(TypeError, match=r"shard\.pages"):
         pagewalk.shards(table.scan, TableName=TABLE, total_segments=2, max_items=3)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import inspect
 import json
 import queue
 import threading
@@ -87,6 +88,11 @@ def _plan_segments(
     unfinished segment, and the checkpoint it resumes from."""
     if total_segments is None:
         raise TypeError("total_segments is required: how many segments to split the scan into")
+    if inspect.iscoroutinefunction(method):
+        raise TypeError(
+            "parallel scans run on sync clients only for now: give a boto3 client's method, or "
+            "run one pagewalk.apages(..., Segment=k, TotalSegments=n) per segment with asyncio"
+        )
     total = check_int("total_segments", total_segments, 1)
     assert total is not None
     base = make_plan(method, mode, params, known_options=known_options, **options)

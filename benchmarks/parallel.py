@@ -1,0 +1,190 @@
+"""Parallel scan speedup: 1, 2, 4 and 8 segments against a one-segment hand-written loop.
+
+    python benchmarks/parallel.py           # 96 pages of 20 ms, 3 repetitions (about 25 s)
+    python benchmarks/parallel.py --quick   # smoke mode: seconds; figures not meaningful
+
+Every page takes 20 ms of simulated service latency, the way a real Scan page does; moto cannot
+show a speedup (it scans the whole table under the GIL per request). Two services:
+
+plain     a plain callable walked with ``token_spec=`` that sleeps 20 ms per page.
+botocore  a real botocore DynamoDB client whose ``before-send`` handler sleeps 20 ms and answers
+          with a canned Scan page (JSON), so serialising, signing and parsing run in the workers.
+
+The baseline of each is a hand-written ``ExclusiveStartKey`` / ``NextToken`` loop over one
+segment, timed in the same run; every figure printed is a ratio to it (higher is faster).
+Target: 8 segments at least 5x faster than the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+
+import pagewalk
+
+LATENCY = 0.020
+ITEMS_PER_PAGE = 100
+SPEC = pagewalk.TokenSpec("NextToken", "NextToken", result_key="Items")
+
+
+class PlainScan:
+    """``pages`` pages split evenly over the segments; each page sleeps ``LATENCY``."""
+
+    def __init__(self, pages: int) -> None:
+        self.pages = pages
+
+    def scan(self, *, Segment: int, TotalSegments: int, NextToken: str | None = None) -> Any:
+        time.sleep(LATENCY)
+        page = int(NextToken or 0)
+        items = [{"segment": Segment, "page": page, "n": n} for n in range(ITEMS_PER_PAGE)]
+        response: dict[str, Any] = {"Items": items}
+        if page + 1 < self.pages // TotalSegments:
+            response["NextToken"] = str(page + 1)
+        return response
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def botocore_scan(pages: int) -> Any:
+    """A DynamoDB client answered in-process: ``pages`` canned Scan pages over the segments."""
+    client = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url="http://dynamodb.invalid",
+        aws_access_key_id="benchmark",
+        aws_secret_access_key="benchmark",
+        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=16),
+    )
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        time.sleep(LATENCY)
+        body = json.loads(request.body)
+        segment, total = body.get("Segment", 0), body.get("TotalSegments", 1)
+        page = int(body.get("ExclusiveStartKey", {}).get("sk", {}).get("N", "0"))
+        items = [
+            {"pk": {"S": f"p{segment}"}, "sk": {"N": str(page * ITEMS_PER_PAGE + n)}}
+            for n in range(ITEMS_PER_PAGE)
+        ]
+        response: dict[str, Any] = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+        if page + 1 < pages // total:
+            response["LastEvaluatedKey"] = {"pk": {"S": f"p{segment}"}, "sk": {"N": str(page + 1)}}
+        data = json.dumps(response).encode()
+        headers = {"content-type": "application/x-amz-json-1.0", "content-length": str(len(data))}
+        return AWSResponse(request.url, 200, headers, _Body(data))
+
+    client.meta.events.register("before-send.dynamodb.Scan", answer)
+    return client
+
+
+def hand_loop(method: Callable[..., Any], token_in: str, token_out: str, **params: Any) -> int:
+    """The baseline: the loop people write by hand, one segment."""
+    items = 0
+    while True:
+        response = method(Segment=0, TotalSegments=1, **params)
+        items += len(response["Items"])
+        token = response.get(token_out)
+        if not token:
+            return items
+        params[token_in] = token
+
+
+def timed(run: Callable[[], int], expected: int) -> float:
+    started = time.perf_counter()
+    items = run()
+    elapsed = time.perf_counter() - started
+    if items != expected:
+        raise SystemExit(f"wrong result: {items} items, expected {expected}")
+    return elapsed
+
+
+def section(
+    name: str, contenders: dict[str, Callable[[], int]], expected: int, repeat: int
+) -> float:
+    """Time every contender ``repeat`` times, alternating; print medians as ratios."""
+    times: dict[str, list[float]] = {label: [] for label in contenders}
+    for _ in range(repeat):
+        for label, run in contenders.items():
+            times[label].append(timed(run, expected))
+    medians = {label: statistics.median(values) for label, values in times.items()}
+    baseline = next(iter(medians.values()))
+    print(
+        f"\n{name}: {expected} items in {expected // ITEMS_PER_PAGE} pages of {LATENCY * 1000:.0f} ms"
+    )
+    print(f"  {'contender':<34} {'median s':>9} {'speedup':>8}")
+    for label, median in medians.items():
+        print(f"  {label:<34} {median:>9.3f} {baseline / median:>7.2f}x")
+    return baseline / medians["parallel_pages, 8 segments"]
+
+
+def contenders(
+    method: Callable[..., Any],
+    token: tuple[str, str],
+    params: dict[str, Any],
+    options: dict[str, Any],
+) -> dict[str, Callable[[], int]]:
+    """The baseline first, then pagewalk over one segment, then 1, 2, 4 and 8 segments."""
+
+    def count(walk: Any) -> int:
+        return sum(len(page["Items"]) for page in walk)
+
+    def parallel(segments: int) -> Callable[[], int]:
+        return lambda: count(
+            pagewalk.parallel_pages(method, total_segments=segments, **options, **params)
+        )
+
+    runs: dict[str, Callable[[], int]] = {
+        "hand-written loop, 1 segment": lambda: hand_loop(method, *token, **params),
+        "pagewalk.pages, 1 segment": lambda: count(
+            pagewalk.pages(method, Segment=0, TotalSegments=1, **options, **params)
+        ),
+    }
+    for segments in (1, 2, 4, 8):
+        runs[f"parallel_pages, {segments} segment{'s' if segments > 1 else ''}"] = parallel(
+            segments
+        )
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes; figures not meaningful")
+    arguments = parser.parse_args()
+    pages, repeat = (16, 1) if arguments.quick else (96, 3)
+    expected = pages * ITEMS_PER_PAGE
+
+    plain = PlainScan(pages)
+    plain_ratio = section(
+        "plain callable (token_spec=)",
+        contenders(plain.scan, ("NextToken", "NextToken"), {}, {"token_spec": SPEC}),
+        expected,
+        repeat,
+    )
+    client = botocore_scan(pages)
+    botocore_ratio = section(
+        "botocore DynamoDB client (before-send answers)",
+        contenders(client.scan, ("ExclusiveStartKey", "LastEvaluatedKey"), {"TableName": "b"}, {}),
+        expected,
+        repeat,
+    )
+    print(
+        f"\n8 segments vs one-segment loop: {plain_ratio:.2f}x (plain), "
+        f"{botocore_ratio:.2f}x (botocore); target >= 5x"
+    )
+
+
+if __name__ == "__main__":
+    main()
