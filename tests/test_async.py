@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -129,6 +131,16 @@ def test_creating_an_async_walk_sends_nothing() -> None:
     service = Service()
     pagewalk.apages(service.list_things, token_spec=SPEC)
     assert service.calls == []
+
+
+def test_apages_of_a_typed_aiobotocore_method_is_typed_by_its_output() -> None:
+    api = pytest.importorskip("mypy.api")
+    if importlib.util.find_spec("types_aiobotocore_s3") is None:  # stubs: never imported
+        pytest.skip("types-aiobotocore-s3 is not installed")
+    target = Path(__file__).parent / "typing" / "typed_async_pages.py"
+    options = ["--strict", "--no-incremental", "--cache-dir=/dev/null", "--follow-imports=silent"]
+    stdout, stderr, status = api.run([*options, str(target)])
+    assert status == 0, stdout + stderr
 
 
 # -- retries and the event loop -------------------------------------------------------------
