@@ -1,0 +1,729 @@
+"""The command line: ``pagewalk SERVICE OPERATION [Name=value ...]`` prints every page or item.
+
+A thin driver over :func:`pagewalk.pages` / :func:`pagewalk.items`: it turns text into request
+parameters by the operation's input shapes, prints JSON lines, and keeps a checkpoint file in
+step with what it printed. Token handling, limits and retries stay in the core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import datetime
+import difflib
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import boto3
+import botocore
+from botocore import xform_name
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from ._checkpoint import Checkpoint
+from ._errors import PagewalkError, SpecError
+from ._spec import _operation_key, spec_for
+from ._version import __version__
+from ._walk import Walk, items, pages
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, Shape
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cmd | head` gives for other tools
+
+DOCS_URL = "https://pagewalk.readthedocs.io/"
+
+EXAMPLES = """\
+Values follow the parameter's type in the service model: strings are taken as typed
+(Prefix=123 is "123"), numbers and booleans (true/false) are parsed, lists, maps and
+structures are JSON, timestamps are ISO 8601 (UTC unless an offset is given), and a blob is
+sent as the UTF-8 bytes of its text. A value may contain "=".
+
+Output: one JSON object per line on stdout, flushed per line. Pages are printed without
+their ResponseMetadata. Datetimes are ISO 8601 text, bytes are base64 text.
+
+examples:
+  pagewalk s3 list-objects-v2 Bucket=my-bucket Prefix=logs/ --items | jq -r .Key
+  pagewalk dynamodb scan TableName=orders --items --page-size 500 --checkpoint scan.json
+  pagewalk ec2 describe-instances 'Filters=[{"Name":"instance-state-name","Values":["running"]}]'
+  pagewalk logs filter-log-events logGroupName=/app --items --max-items 100
+  pagewalk s3 ListObjectsV2 Bucket=my-bucket --explain
+
+--checkpoint FILE: resumes from FILE when it exists, rewrites it after every line printed,
+and deletes it once the walk is complete. After an error or Ctrl-C, run the same command
+again to print exactly the remaining lines. A walk stopped by --max-items or --max-pages
+keeps FILE, so the next run continues with the next batch.
+
+exit status: 0 done; 1 the service or network failed (after retries); 2 usage error
+(bad arguments, unknown service, operation or parameter, a value botocore rejects, no token
+mapping, a checkpoint of another walk, no credentials); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM). On 1, 130 and 143 the checkpoint file is kept.
+"""
+
+
+class UsageError(Exception):
+    """A mistake in the command line or the setup: exit status 2, nothing was sent."""
+
+
+class _Failed(Exception):
+    """The walk failed after it started: exit status 1."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see pagewalk --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``pagewalk`` command."""
+    parser = _Parser(
+        prog="pagewalk",
+        description=(
+            "Walk every page of an AWS API call and print each page (or, with --items, each\n"
+            "result item) as one JSON object per line."
+        ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    parser.add_argument("service", help="botocore service name: s3, dynamodb, logs, ec2, ...")
+    parser.add_argument(
+        "operation",
+        help="operation in any form: list-objects-v2, list_objects_v2 or ListObjectsV2",
+    )
+    parser.add_argument(
+        "params",
+        nargs="*",
+        metavar="Name=value",
+        help="request parameters, sent with every page request",
+    )
+    parser.add_argument(
+        "--items",
+        action="store_true",
+        help="print the result items (Contents, Items, ...) instead of whole pages",
+    )
+    parser.add_argument("--page-size", type=int, metavar="N", help="items to ask for per page")
+    parser.add_argument(
+        "--max-items", type=int, metavar="N", help="stop after N items (exact, also for pages)"
+    )
+    parser.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    parser.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="resume from FILE if it exists; keep it current; delete it when the walk completes",
+    )
+    parser.add_argument("--endpoint-url", metavar="URL", help="send requests to URL")
+    parser.add_argument("--region", metavar="R", help="AWS region (default: your AWS config)")
+    parser.add_argument("--profile", metavar="P", help="profile from your AWS config files")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print the token mapping and the request parameters as JSON; send nothing",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=(
+            f"pagewalk {__version__} (boto3 {boto3.__version__}, botocore {botocore.__version__}, "
+            f"Python {sys.version.split()[0]})"
+        ),
+    )
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# From text to a client method and its parameters
+
+
+def _suggest(word: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=cutoff)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def make_client(
+    service: str,
+    *,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    explain: bool = False,
+) -> Any:
+    """A boto3 client for ``service``; a :class:`UsageError` for an unknown service or profile."""
+    try:
+        session: Any = boto3.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound as exc:
+        raise UsageError(f"{exc}; check --profile and your AWS config files") from exc
+    services = session.get_available_services()
+    if service not in services:
+        raise UsageError(f"unknown service {service!r}{_suggest(service.lower(), services, 0.5)}")
+    try:
+        return session.client(service, endpoint_url=endpoint_url)
+    except NoRegionError as exc:
+        if explain:  # nothing is sent, so any region describes the operation
+            return session.client(service, region_name="us-east-1", endpoint_url=endpoint_url)
+        raise UsageError(
+            "no AWS region configured: pass --region R or set AWS_DEFAULT_REGION"
+        ) from exc
+    except ValueError as exc:  # botocore rejects a malformed --endpoint-url this way
+        raise UsageError(f"{exc}; check --endpoint-url") from exc
+
+
+def method_name(client: Any, operation: str) -> str:
+    """The client method name of ``operation`` given in any form (kebab, snake or API name)."""
+    mapping: Mapping[str, str] = client.meta.method_to_api_mapping
+    api_names = set(client.meta.service_model.operation_names)
+    by_key = {_operation_key(api): python for python, api in mapping.items() if api in api_names}
+    found = by_key.get(_operation_key(operation))
+    if found is not None:
+        return found
+    service = client.meta.service_model.service_name
+    kebab = xform_name(operation, "-").replace("_", "-")
+    choices = sorted(xform_name(api, "-") for api in api_names)
+    raise UsageError(f"{service} has no operation {operation!r}{_suggest(kebab, choices)}")
+
+
+def _member(name: str, members: Mapping[str, Shape], operation: str) -> str:
+    if name in members:
+        return name
+    folded = [member for member in members if member.lower() == name.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    hint = _suggest(name, list(members))
+    if not hint:
+        hint = f"; its parameters are {', '.join(members) or 'none'}"
+    raise UsageError(f"{operation} has no parameter {name!r}{hint}")
+
+
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
+_JSON_KINDS = {"list": (list, "a JSON list"), "map": (dict, "a JSON object")}
+
+
+def convert_value(name: str, shape: Shape, text: str) -> Any:
+    """``text`` as the Python value the parameter's shape asks for."""
+    kind = shape.type_name
+    if kind in ("string", "blob"):
+        return text
+    try:
+        if kind in ("integer", "long"):
+            return int(text)
+        if kind in ("float", "double"):
+            return float(text)
+    except ValueError:
+        raise UsageError(f"{name} takes a number ({kind}), got {text!r}") from None
+    if kind == "boolean":
+        lowered = text.strip().lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
+        raise UsageError(f"{name} takes true or false, got {text!r}")
+    if kind == "timestamp":
+        return _timestamp(name, text)
+    if kind in ("list", "map", "structure"):
+        expected, what = _JSON_KINDS.get(kind, (dict, "a JSON object"))
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"{name} takes {what} ({kind}), got {text!r}: {exc}") from None
+        if not isinstance(value, expected):
+            raise UsageError(f"{name} takes {what} ({kind}), got {type(value).__name__} {text!r}")
+        return value
+    return text
+
+
+def _timestamp(name: str, text: str) -> datetime.datetime:
+    cleaned = text.strip()
+    if cleaned[-1:] in ("Z", "z"):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        value = datetime.datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise UsageError(
+            f"{name} takes an ISO 8601 timestamp such as 2024-05-01T12:00:00Z, got {text!r}"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value
+
+
+def parse_params(operation_model: OperationModel, pairs: Sequence[str]) -> dict[str, Any]:
+    """Request parameters from ``Name=value`` texts, converted by the operation's input shape."""
+    shape = operation_model.input_shape
+    members: Mapping[str, Shape] = shape.members if shape is not None else {}
+    label = f"{operation_model.service_model.service_name}.{operation_model.name}"
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        if not equals or not name:
+            raise UsageError(f"parameters are given as Name=value, got {pair!r}")
+        member = _member(name, members, label)
+        if member in params:
+            raise UsageError(f"{member} is given twice")
+        params[member] = convert_value(member, members[member], text)
+    return params
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return str(value)
+
+
+def to_json_line(value: Any, *, ascii_only: bool = True) -> str:
+    """One JSON line: datetimes as ISO 8601, bytes as base64, ``Decimal`` as a number."""
+    return json.dumps(value, default=_json_default, ensure_ascii=ascii_only, separators=(",", ":"))
+
+
+def _utf8(stream: TextIO) -> bool:
+    encoding = getattr(stream, "encoding", None) or ""
+    return encoding.lower().replace("-", "") == "utf8"
+
+
+class Progress:
+    """The ``pages, items, retries, items/s`` line on a terminal, redrawn in place."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        try:
+            self.enabled = stream.isatty()
+        except (AttributeError, ValueError):
+            self.enabled = False
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, walk: Walk[Any], *, force: bool = False) -> None:
+        """Redraw, at most ten times a second unless ``force``."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        stats = walk.stats
+        rate = stats.items / stats.elapsed if stats.elapsed > 0 else 0.0
+        text = (
+            f"pagewalk: {stats.pages:,} pages, {stats.items:,} items, "
+            f"{stats.retries:,} retries, {rate:,.0f} items/s"
+        )
+        self._stream.write("\r" + text.ljust(self._width))
+        self._stream.flush()
+        self._width = len(text)
+
+    def end(self) -> None:
+        """Leave the line as it is and move to the next one."""
+        if self.enabled and self._width:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._width = 0
+
+
+# --------------------------------------------------------------------------------------------
+# The checkpoint file
+
+
+class CheckpointFile:
+    """A walk's checkpoint kept in a file, always replaced atomically (temporary file in the same
+    directory, then ``os.replace``).
+
+    :meth:`advance` is called after every line printed, with the checkpoint just past that
+    line. It rewrites the file at once when the line ends a page (so in pages mode after every
+    line) and deletes it when the walk is complete; within a page it writes at most every
+    ``interval`` seconds. :meth:`flush` writes what is still pending and runs on every way out
+    (end, limit, error, Ctrl-C, SIGTERM), so the file then points exactly past the last line
+    printed. Only a hard kill (SIGKILL, power loss) can leave it behind that line, never ahead.
+    """
+
+    def __init__(self, path: str, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+            raise UsageError(
+                f"cannot write the checkpoint {path}: {directory} is not a writable directory"
+            )
+        self._directory = directory
+        self._prefix = f".{os.path.basename(path)}."
+        self._pending: Checkpoint | None = None
+        self._dirty = False
+        self._written = time.monotonic()
+
+    def load(self) -> Checkpoint | None:
+        """The checkpoint in the file, or ``None`` when there is no file."""
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                text = file.read()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the checkpoint {self.path}: {exc}") from exc
+        try:
+            return Checkpoint.from_json(text)
+        except SpecError as exc:
+            raise UsageError(
+                f"{self.path}: {exc}; delete it to start a new walk, or pass another --checkpoint"
+            ) from exc
+
+    def advance(self, checkpoint: Checkpoint | None) -> None:
+        """Note the checkpoint past the line just printed (``None``: the walk is complete)."""
+        self._pending = checkpoint
+        self._dirty = True
+        if (
+            checkpoint is None
+            or checkpoint.skip == 0
+            or time.monotonic() - self._written >= self.interval
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the last checkpoint noted, or delete the file if the walk is complete."""
+        if not self._dirty:
+            return
+        try:
+            self._write(self._pending)
+        except OSError as exc:
+            raise _Failed(
+                f"cannot write the checkpoint {self.path}: {_one_line(exc)}; it may point "
+                "before the last lines printed, so a rerun may print them again"
+            ) from exc
+        self._dirty = False
+        self._written = time.monotonic()
+
+    def _write(self, checkpoint: Checkpoint | None) -> None:
+        if checkpoint is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path)
+            return
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=self._prefix, suffix=".tmp", dir=self._directory
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(checkpoint.to_json())
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            raise
+
+
+# --------------------------------------------------------------------------------------------
+# Signals
+
+
+class _Signals:
+    """Ctrl-C and SIGTERM, held back while a line is printed and its checkpoint noted.
+
+    A line and the checkpoint that points past it are one step: a signal arriving in between
+    takes effect right after both, so a rerun neither repeats nor skips that line.
+    """
+
+    def __init__(self) -> None:
+        self._holding = False
+        self._pending: int | None = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._holding:
+            self._pending = signum
+            return
+        self._raise(signum)
+
+    @staticmethod
+    def _raise(signum: int) -> NoReturn:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise _Terminated
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Route SIGINT and SIGTERM here (only possible in the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.signal(signum, self._handle) for signum in _SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Run the block without interruption; a signal that came meanwhile acts after it."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                self._raise(pending)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _cli_names(message: str) -> str:
+    for option in ("page_size", "max_items", "max_pages"):
+        message = message.replace(option, "--" + option.replace("_", "-"))
+    return message
+
+
+def _explain(
+    label: str,
+    method: Any,
+    params: Mapping[str, Any],
+    resume: Checkpoint | None,
+    out: TextIO,
+) -> None:
+    spec = spec_for(method)
+    described = {
+        "operation": label,
+        "source": spec.source,
+        "token_mapping": spec.to_dict(),
+        "limit_key": spec.limit_key,
+        "result_keys": list(spec.result_keys),
+        "items_key": spec.result_keys[0] if spec.result_keys else None,
+        "params": dict(params),
+        "resume_from": resume.to_dict() if resume is not None else None,
+    }
+    out.write(json.dumps(described, default=_json_default, indent=2) + "\n")
+    out.flush()
+
+
+def _explain_unknown(
+    label: str, operation_model: OperationModel, params: Mapping[str, Any], out: TextIO
+) -> None:
+    def members(shape: Any) -> dict[str, str]:
+        found: Mapping[str, Shape] = getattr(shape, "members", {})
+        return {name: member.type_name for name, member in found.items()}
+
+    described = {
+        "operation": label,
+        "source": None,
+        "token_mapping": None,
+        "input_members": members(operation_model.input_shape),
+        "output_members": members(operation_model.output_shape),
+        "params": dict(params),
+    }
+    out.write(json.dumps(described, default=_json_default, indent=2) + "\n")
+    out.flush()
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) -> int:
+    client = make_client(
+        args.service,
+        region=args.region,
+        profile=args.profile,
+        endpoint_url=args.endpoint_url,
+        explain=args.explain,
+    )
+    python_name = method_name(client, args.operation)
+    method = getattr(client, python_name)
+    api_name = client.meta.method_to_api_mapping[python_name]
+    label = f"{client.meta.service_model.service_name}.{api_name}"
+    operation_model = client.meta.service_model.operation_model(api_name)
+    params = parse_params(operation_model, args.params)
+    try:
+        spec = spec_for(method)
+    except SpecError as exc:
+        if args.explain:
+            _explain_unknown(label, operation_model, params, out)
+        raise UsageError(
+            f"{label} takes no continuation token pagewalk knows of (no registered mapping, "
+            "no botocore paginator, none inferred); --explain lists its input and output "
+            f"members, and 'Token mappings' in the docs ({DOCS_URL}) shows how to register "
+            "a mapping from Python"
+        ) from exc
+
+    store = CheckpointFile(args.checkpoint) if args.checkpoint else None
+    resume = store.load() if store is not None else None
+    if resume is not None:
+        # The file is where this same command stopped: it wins over a starting token.
+        for name in spec.input_tokens:
+            params.pop(name, None)
+
+    start = items if args.items else pages
+    try:
+        walk = start(
+            method,
+            page_size=args.page_size,
+            max_pages=args.max_pages,
+            max_items=args.max_items,
+            resume_from=resume,
+            **params,
+        )
+    except SpecError as exc:
+        if exc.checkpoint is not None and store is not None:
+            raise UsageError(
+                f"{store.path}: {_one_line(exc)}; delete it to start a new walk, or pass "
+                "another --checkpoint"
+            ) from exc
+        raise UsageError(_cli_names(_one_line(exc))) from exc
+    except (TypeError, ValueError) as exc:
+        raise UsageError(_cli_names(_one_line(exc))) from exc
+
+    with walk:
+        if args.explain:
+            _explain(label, method, params, resume, out)
+            return EXIT_OK
+        _print_walk(walk, args.items, out, err, store, signals)
+    return EXIT_OK
+
+
+def _print_walk(
+    walk: Walk[Any],
+    mode_items: bool,
+    out: TextIO,
+    err: TextIO,
+    store: CheckpointFile | None,
+    signals: _Signals,
+) -> None:
+    progress = Progress(err)
+    ascii_only = not _utf8(out)
+    try:
+        while True:
+            try:
+                value = next(walk)
+            except StopIteration:
+                break
+            except (ParamValidationError, NoCredentialsError, PartialCredentialsError) as exc:
+                raise UsageError(_usage_message(exc)) from exc
+            except (ClientError, BotoCoreError, PagewalkError, OSError) as exc:
+                if store is not None:
+                    store.flush()
+                progress.update(walk, force=True)
+                raise _Failed(_failure_message(exc, walk, store)) from exc
+            if not mode_items:
+                value = {key: item for key, item in value.items() if key != "ResponseMetadata"}
+            line = to_json_line(value, ascii_only=ascii_only) + "\n"
+            with signals.held():
+                out.write(line)
+                out.flush()
+                if store is not None:
+                    store.advance(walk.checkpoint)
+            progress.update(walk)
+        if store is not None and walk.checkpoint is None:
+            store.advance(None)
+        progress.update(walk, force=True)
+    finally:
+        if store is not None:
+            with signals.held():
+                store.flush()
+        progress.end()
+
+
+def _usage_message(exc: Exception) -> str:
+    if isinstance(exc, ParamValidationError):
+        return _one_line(exc)
+    return (
+        f"{_one_line(exc)}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, "
+        "or configure credentials as for the AWS CLI"
+    )
+
+
+def _failure_message(exc: Exception, walk: Walk[Any], store: CheckpointFile | None) -> str:
+    checkpoint = walk.checkpoint
+    page = (checkpoint.pages if checkpoint is not None else walk.stats.pages) + 1
+    return _stop_message(store.path if store else None, f"page {page} failed: {_one_line(exc)}")
+
+
+def _stop_message(path: str | None, what: str) -> str:
+    if path is not None and os.path.exists(path):
+        return f"{what}; {path} is kept: run the same command again to continue"
+    return what
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``pagewalk`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Errors are one line on stderr starting with ``pagewalk: ``; never a traceback.
+    """
+    out, err = sys.stdout, sys.stderr
+    parser = build_parser()
+    signals = _Signals()
+    store_path: str | None = None
+    try:
+        try:
+            args = parser.parse_intermixed_args(argv)
+        except SystemExit as exc:  # --help and --version
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        store_path = args.checkpoint
+        with signals.installed():
+            return _run(args, out, err, signals)
+    except UsageError as exc:
+        _say(err, str(exc))
+        return EXIT_USAGE
+    except _Failed as exc:
+        _say(err, str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _say(err, _stop_message(store_path, "interrupted"))
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        _say(err, _stop_message(store_path, "terminated"))
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing, like other tools killed by SIGPIPE.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as exc:  # a bug: still one line, with what to report
+        _say(err, f"unexpected {type(exc).__name__}: {_one_line(exc)} (please report this)")
+        return EXIT_FAILED
+
+
+def _say(err: TextIO, message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        err.write(f"pagewalk: {message}\n")
+        err.flush()
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; with the reader gone that would print a traceback.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
