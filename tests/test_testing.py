@@ -78,6 +78,13 @@ CASES: dict[str, tuple[str, str, list[dict[str, Any]], dict[str, Any], str]] = {
         {"Bucket": "demo"},
         "Versions",
     ),
+    "s3-jmespath-token": (
+        "s3",
+        "list_objects",
+        [{"Contents": [{"Key": f"k{page}"}]} for page in range(3)],
+        {"Bucket": "demo"},
+        "Contents",
+    ),
     "dynamodb-dict-token": (
         "dynamodb",
         "scan",
@@ -114,6 +121,7 @@ CASES: dict[str, tuple[str, str, list[dict[str, Any]], dict[str, Any], str]] = {
 PAGINATED_BY_BOTOCORE = [
     "s3-string-token",
     "s3-multi-part-token",
+    "s3-jmespath-token",
     "dynamodb-dict-token",
     "sqs-json",
 ]
@@ -189,6 +197,13 @@ def test_stub_pages_writes_every_part_of_a_multi_part_token(stubbed: Any) -> Non
     )
     assert last["IsTruncated"] is False
     assert "NextKeyMarker" not in last
+
+
+def test_stub_pages_writes_a_jmespath_output_token_to_its_first_field(stubbed: Any) -> None:
+    _, stubber = stubbed("s3")
+    # ListObjects' output token is "NextMarker || Contents[-1].Key".
+    tokens = stub_pages(stubber, "list_objects", [{}, {}], params={"Bucket": "demo"})
+    assert tokens == [{"Marker": "stub-Marker-2"}]
 
 
 def test_stub_pages_writes_a_dynamodb_key_as_the_dict_token(stubbed: Any) -> None:
@@ -468,3 +483,30 @@ def test_inject_faults_works_for_aiobotocore_clients(moto: Any) -> None:
     assert len(codes) == 6
     assert set(codes) <= {"ThrottlingException", "SlowDown", "InternalServerError"}
     assert status == 200
+
+
+@pytest.mark.skipif(importlib.util.find_spec("aiobotocore") is None, reason="needs the async extra")
+def test_stub_pages_works_with_aiobotocores_stubber() -> None:
+    from aiobotocore.session import get_session
+    from aiobotocore.stub import AioStubber
+
+    async def walk() -> list[str]:
+        session = get_session()
+        async with session.create_client(
+            "sqs",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ) as client:
+            with AioStubber(client) as stubber:
+                stub_pages(
+                    stubber,
+                    "list_queues",
+                    [{"QueueUrls": ["a"]}, {"QueueUrls": ["b"]}],
+                    page_size=1,
+                )
+                urls = [url async for url in pagewalk.aitems(client.list_queues, page_size=1)]
+                stubber.assert_no_pending_responses()
+                return urls
+
+    assert asyncio.run(walk()) == ["a", "b"]
