@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib.util
+import itertools
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -18,6 +19,8 @@ from typing import Any, TypeVar
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pagewalk
 from pagewalk import PageInfo, Retry, TokenSpec
@@ -26,6 +29,9 @@ from pagewalk.testing import no_sleep
 from . import seed
 from .conftest import MotoServer
 from .drivers import aio_client_factory, collect
+from .test_core_property import SPECS as PROPERTY_SPECS
+from .test_core_property import Service as PropertyService
+from .test_core_property import layouts
 
 T = TypeVar("T")
 Aws = Callable[..., Any]
@@ -143,6 +149,17 @@ def test_apages_of_a_typed_aiobotocore_method_is_typed_by_its_output() -> None:
     assert status == 0, stdout + stderr
 
 
+def test_an_async_on_page_is_refused_before_any_request() -> None:
+    service = Service()
+
+    async def on_page(info: PageInfo) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="on_page must be a plain callable"):
+        pagewalk.aitems(service.list_things, token_spec=SPEC, on_page=on_page)
+    assert service.calls == []
+
+
 # -- retries and the event loop -------------------------------------------------------------
 
 
@@ -196,6 +213,65 @@ def test_backoff_lets_other_tasks_run_and_can_be_cancelled() -> None:
     assert service.calls == [0]
     assert walk.checkpoint is not None
     assert walk.checkpoint.pages == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    layout=layouts(),
+    shape=st.sampled_from(sorted(PROPERTY_SPECS)),
+    mode=st.sampled_from(["items", "pages"]),
+    max_items=st.none() | st.integers(min_value=0, max_value=12),
+    max_pages=st.none() | st.integers(min_value=1, max_value=4),
+    stop_after=st.none() | st.integers(min_value=1, max_value=8),
+    prefetch=st.integers(min_value=0, max_value=3),
+)
+def test_the_async_walk_yields_and_checkpoints_exactly_like_the_sync_walk(
+    layout: list[list[int]],
+    shape: str,
+    mode: str,
+    max_items: int | None,
+    max_pages: int | None,
+    stop_after: int | None,
+    prefetch: int,
+) -> None:
+    options: dict[str, Any] = {
+        "token_spec": PROPERTY_SPECS[shape],
+        "max_items": max_items,
+        "max_pages": max_pages,
+        "prefetch_pages": prefetch,
+    }
+    walker = pagewalk.items if mode == "items" else pagewalk.pages
+    sync_walk = walker(PropertyService(layout, shape), **options)
+    sync_got = list(itertools.islice(sync_walk, stop_after))
+    sync_walk.close()
+
+    service = PropertyService(layout, shape)
+
+    async def list_async(**params: Any) -> dict[str, Any]:
+        return service(**params)
+
+    async def main() -> tuple[pagewalk.AsyncWalk[Any], list[Any]]:
+        awalker = pagewalk.aitems if mode == "items" else pagewalk.apages
+        async with awalker(list_async, **options) as walk:
+            got = []
+            async for output in walk:
+                got.append(output)
+                if len(got) == stop_after:
+                    break
+        return walk, got
+
+    async_walk, async_got = run(main())
+    assert async_got == sync_got
+
+    def position(checkpoint: pagewalk.Checkpoint | None) -> Any:
+        if checkpoint is None:
+            return None
+        return checkpoint.tokens, checkpoint.skip, checkpoint.pages, checkpoint.items
+
+    assert position(async_walk.checkpoint) == position(sync_walk.checkpoint)
+    assert async_walk.stats.items == sync_walk.stats.items
+    if not prefetch:  # prefetching fetches ahead as far as timing allows
+        assert async_walk.stats.requests == sync_walk.stats.requests == service.requests
 
 
 # -- prefetch task --------------------------------------------------------------------------

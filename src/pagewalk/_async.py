@@ -181,7 +181,16 @@ class AsyncWalk(Generic[T_co]):
 
 
 def _check_async(plan: Plan) -> None:
-    """Refuse a sync botocore client method before any request: it would block the loop."""
+    """Refuse, before any request, what cannot work in an async walk.
+
+    A sync botocore client method would block the event loop; an async ``on_page`` would never
+    be awaited (``on_page`` is called between pages, like in the sync walk).
+    """
+    if plan.on_page is not None and inspect.iscoroutinefunction(plan.on_page):
+        raise TypeError(
+            "on_page must be a plain callable, not an async function: pagewalk calls it between "
+            "pages and does not await it. Do async work per page in the async for loop instead."
+        )
     if plan.operation.service is None:
         return
     owner = getattr(plan.method, "__self__", None)
