@@ -55,7 +55,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cmd | head` gives for other tools
 
-DOCS_URL = "https://pagewalk.readthedocs.io/"
+DOCS_URL = "https://pagewalk.readthedocs.io/en/latest/token-mappings/"
 
 EXAMPLES = """\
 Values follow the parameter's type in the service model: strings are taken as typed
