@@ -559,18 +559,19 @@ def test_checkpoint_file_is_written_at_every_page_end_and_never_ahead(
 
 
 class _InterruptedOutput(io.StringIO):
-    """stdout on which Ctrl-C arrives while line ``at`` (1-based) is being written."""
+    """stdout on which ``signum`` arrives while line ``at`` (1-based) is being written."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, signum: int = signal.SIGINT) -> None:
         super().__init__()
         self.at = at
+        self.signum = signum
         self.lines = 0
 
     def write(self, text: str) -> int:
         self.lines += 1
         written = super().write(text)
         if self.lines == self.at:
-            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(self.signum)
         return written
 
 
@@ -599,6 +600,38 @@ def test_ctrl_c_while_a_line_is_printed_acts_after_its_checkpoint(
     )
     assert keys(interrupted.getvalue().splitlines()) == bucket[:6]
     assert keys(rerun[1]) == bucket[6:]
+
+
+def test_sigterm_stops_like_ctrl_c_with_status_143(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    moto: Any,
+    bucket: list[str],
+    tmp_path: Path,
+) -> None:
+    checkpoint = tmp_path / "walk.json"
+    argv = [
+        "s3", "list-objects-v2", "Bucket=demo", "--items", "--page-size", "4",
+        "--checkpoint", str(checkpoint), "--endpoint-url", moto.url,
+    ]  # fmt: skip
+    terminated = _InterruptedOutput(at=2, signum=signal.SIGTERM)
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", terminated)
+        code = main(argv)
+    err = capsys.readouterr().err
+    rerun = run_main(capsys, *argv)
+    assert code == 143
+    assert err.startswith("pagewalk: terminated; ")
+    assert keys(terminated.getvalue().splitlines()) + keys(rerun[1]) == bucket
+
+
+def test_missing_region_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    assert_usage_error(*run_main(capsys, "sqs", "list-queues"), "--region")
 
 
 # --------------------------------------------------------------------------------------------
@@ -728,3 +761,25 @@ def test_rerun_after_ctrl_c_prints_exactly_the_remaining_lines(
     assert keys(first) + keys(rerun.stdout.splitlines()) == names
     assert len(first) < len(names)
     assert not checkpoint.exists()
+
+
+@pytest.mark.skipif(ON_WINDOWS, reason="no SIGPIPE semantics to compare with on Windows")
+def test_closed_stdout_ends_quietly_with_status_141(
+    child_env: dict[str, str], proxy: Proxy, bucket: list[str]
+) -> None:
+    proxy.delay = 0.1
+    child = subprocess.Popen(
+        [sys.executable, "-m", "pagewalk", "s3", "list-objects-v2", "Bucket=demo", "--items",
+         "--page-size", "2", "--endpoint-url", proxy.url],
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stderr is not None
+    child.stdout.readline()
+    child.stdout.close()  # what `| head -1` does after its line
+    err = child.stderr.read()
+    child.wait(timeout=60)
+    assert (child.returncode, err) == (141, "")
