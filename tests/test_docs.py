@@ -141,8 +141,20 @@ def _modules() -> list[str]:
 # The environment the docs run in
 
 
+@pytest.fixture(scope="module")
+def seeding_clients(moto_server: MotoServer) -> dict[str, Any]:
+    """Clients that seed the resources, made once: creating boto3 clients is slow."""
+    services = ("s3", "dynamodb", "logs", "sqs", "route53")
+    return {service: moto_server.client(service) for service in services}
+
+
 @pytest.fixture
-def docs_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def docs_env(
+    moto: MotoServer,
+    seeding_clients: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[None]:
     """The moto server behind every default boto3 client, seeded with what the docs use."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -153,15 +165,13 @@ def docs_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     # No user configuration (profiles, retry modes, endpoints) may change what the docs show.
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    seed.s3_objects(moto.client("s3"), BUCKET, OBJECTS, prefix=PREFIX)
-    seed.dynamodb_table(moto.client("dynamodb"), TABLE, TABLE_ITEMS)
-    seed.log_stream(moto.client("logs"), LOG_GROUP, LOG_STREAM, LOG_EVENTS)
-    sqs = moto.client("sqs")
+    seed.s3_objects(seeding_clients["s3"], BUCKET, OBJECTS, prefix=PREFIX)
+    seed.dynamodb_table(seeding_clients["dynamodb"], TABLE, TABLE_ITEMS)
+    seed.log_stream(seeding_clients["logs"], LOG_GROUP, LOG_STREAM, LOG_EVENTS)
     for name in QUEUES:
-        sqs.create_queue(QueueName=name)
-    route53 = moto.client("route53")
+        seeding_clients["sqs"].create_queue(QueueName=name)
     for name in ZONES:
-        route53.create_hosted_zone(Name=name, CallerReference=name)
+        seeding_clients["route53"].create_hosted_zone(Name=name, CallerReference=name)
     monkeypatch.chdir(tmp_path)  # a block that writes a file writes it here
     registered = set(_spec._user_registry)
     yield
