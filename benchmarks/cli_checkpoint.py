@@ -33,6 +33,7 @@ from typing import Any
 
 import pagewalk
 from pagewalk import _cli
+from pagewalk._cli_checkpoint import CheckpointFile
 
 SPEC = pagewalk.TokenSpec("NextToken", "NextToken", result_key="Items")
 
@@ -71,7 +72,7 @@ def run_cli(pages: list[dict[str, Any]], directory: str, interval: float | None)
     walk = pagewalk.items(canned_method(pages), token_spec=SPEC, retry_policy=None)
     store = None
     if interval is not None:
-        store = _cli.CheckpointFile(os.path.join(directory, "walk.json"), interval=interval)
+        store = CheckpointFile(os.path.join(directory, "walk.json"), interval=interval)
     with open(os.devnull, "w", encoding="utf-8") as out, open(os.devnull, "w") as err:
         started = time.perf_counter()
         with walk:

@@ -30,7 +30,8 @@ import boto3
 import pytest
 
 from pagewalk import __version__
-from pagewalk._cli import main, parse_params, to_json_line
+from pagewalk._cli import main
+from pagewalk._cli_values import parse_params, to_json_line
 
 from .seed import s3_objects
 

@@ -1,45 +1,48 @@
 """The command line: ``pagewalk SERVICE OPERATION [Name=value ...]`` prints every page or item.
 
-A thin driver over :func:`pagewalk.pages` / :func:`pagewalk.items`: it turns text into request
-parameters by the operation's input shapes, prints JSON lines, and keeps a checkpoint file in
-step with what it printed. Token handling, limits and retries stay in the core.
+A thin driver over :func:`pagewalk.pages` / :func:`pagewalk.items`: it turns words into request
+parameters (``_cli_values``), prints JSON lines, and keeps a checkpoint file in step with what
+it printed. Token handling, limits and retries stay in the core.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import datetime
-import difflib
 import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import boto3
 import botocore
-from botocore import xform_name
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     NoCredentialsError,
-    NoRegionError,
     ParamValidationError,
     PartialCredentialsError,
-    ProfileNotFound,
 )
 
 from ._checkpoint import Checkpoint
+from ._cli_checkpoint import CheckpointFile
+from ._cli_values import (
+    CommandFailed,
+    UsageError,
+    json_default,
+    make_client,
+    method_name,
+    one_line,
+    parse_params,
+    to_json_line,
+)
 from ._errors import PagewalkError, SpecError
-from ._spec import _operation_key, spec_for
+from ._spec import spec_for
 from ._version import __version__
 from ._walk import Walk, items, pages
 
@@ -83,14 +86,6 @@ exit status: 0 done; 1 the service or network failed (after retries); 2 usage er
 mapping, a checkpoint of another walk, no credentials); 130 interrupted (Ctrl-C);
 143 terminated (SIGTERM). On 1, 130 and 143 the checkpoint file is kept.
 """
-
-
-class UsageError(Exception):
-    """A mistake in the command line or the setup: exit status 2, nothing was sent."""
-
-
-class _Failed(Exception):
-    """The walk failed after it started: exit status 1."""
 
 
 class _Terminated(BaseException):
@@ -160,155 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------------------
-# From text to a client method and its parameters
-
-
-def _suggest(word: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
-    close = difflib.get_close_matches(word, choices, n=3, cutoff=cutoff)
-    return f"; did you mean {' or '.join(close)}?" if close else ""
-
-
-def make_client(
-    service: str,
-    *,
-    region: str | None,
-    profile: str | None,
-    endpoint_url: str | None,
-    explain: bool = False,
-) -> Any:
-    """A boto3 client for ``service``; a :class:`UsageError` for an unknown service or profile."""
-    try:
-        session: Any = boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound as exc:
-        raise UsageError(f"{exc}; check --profile and your AWS config files") from exc
-    services = session.get_available_services()
-    if service not in services:
-        raise UsageError(f"unknown service {service!r}{_suggest(service.lower(), services, 0.5)}")
-    try:
-        return session.client(service, endpoint_url=endpoint_url)
-    except NoRegionError as exc:
-        if explain:  # nothing is sent, so any region describes the operation
-            return session.client(service, region_name="us-east-1", endpoint_url=endpoint_url)
-        raise UsageError(
-            "no AWS region configured: pass --region R or set AWS_DEFAULT_REGION"
-        ) from exc
-    except ValueError as exc:  # botocore rejects a malformed --endpoint-url this way
-        raise UsageError(f"{exc}; check --endpoint-url") from exc
-
-
-def method_name(client: Any, operation: str) -> str:
-    """The client method name of ``operation`` given in any form (kebab, snake or API name)."""
-    mapping: Mapping[str, str] = client.meta.method_to_api_mapping
-    api_names = set(client.meta.service_model.operation_names)
-    by_key = {_operation_key(api): python for python, api in mapping.items() if api in api_names}
-    found = by_key.get(_operation_key(operation))
-    if found is not None:
-        return found
-    service = client.meta.service_model.service_name
-    kebab = xform_name(operation, "-").replace("_", "-")
-    choices = sorted(xform_name(api, "-") for api in api_names)
-    raise UsageError(f"{service} has no operation {operation!r}{_suggest(kebab, choices)}")
-
-
-def _member(name: str, members: Mapping[str, Shape], operation: str) -> str:
-    if name in members:
-        return name
-    folded = [member for member in members if member.lower() == name.lower()]
-    if len(folded) == 1:
-        return folded[0]
-    hint = _suggest(name, list(members))
-    if not hint:
-        hint = f"; its parameters are {', '.join(members) or 'none'}"
-    raise UsageError(f"{operation} has no parameter {name!r}{hint}")
-
-
-_TRUE = frozenset({"true", "yes", "1", "on"})
-_FALSE = frozenset({"false", "no", "0", "off"})
-_JSON_KINDS = {"list": (list, "a JSON list"), "map": (dict, "a JSON object")}
-
-
-def convert_value(name: str, shape: Shape, text: str) -> Any:
-    """``text`` as the Python value the parameter's shape asks for."""
-    kind = shape.type_name
-    if kind in ("string", "blob"):
-        return text
-    try:
-        if kind in ("integer", "long"):
-            return int(text)
-        if kind in ("float", "double"):
-            return float(text)
-    except ValueError:
-        raise UsageError(f"{name} takes a number ({kind}), got {text!r}") from None
-    if kind == "boolean":
-        lowered = text.strip().lower()
-        if lowered in _TRUE or lowered in _FALSE:
-            return lowered in _TRUE
-        raise UsageError(f"{name} takes true or false, got {text!r}")
-    if kind == "timestamp":
-        return _timestamp(name, text)
-    if kind in ("list", "map", "structure"):
-        expected, what = _JSON_KINDS.get(kind, (dict, "a JSON object"))
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise UsageError(f"{name} takes {what} ({kind}), got {text!r}: {exc}") from None
-        if not isinstance(value, expected):
-            raise UsageError(f"{name} takes {what} ({kind}), got {type(value).__name__} {text!r}")
-        return value
-    return text
-
-
-def _timestamp(name: str, text: str) -> datetime.datetime:
-    cleaned = text.strip()
-    if cleaned[-1:] in ("Z", "z"):
-        cleaned = cleaned[:-1] + "+00:00"
-    try:
-        value = datetime.datetime.fromisoformat(cleaned)
-    except ValueError:
-        raise UsageError(
-            f"{name} takes an ISO 8601 timestamp such as 2024-05-01T12:00:00Z, got {text!r}"
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value
-
-
-def parse_params(operation_model: OperationModel, pairs: Sequence[str]) -> dict[str, Any]:
-    """Request parameters from ``Name=value`` texts, converted by the operation's input shape."""
-    shape = operation_model.input_shape
-    members: Mapping[str, Shape] = shape.members if shape is not None else {}
-    label = f"{operation_model.service_model.service_name}.{operation_model.name}"
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        name, equals, text = pair.partition("=")
-        if not equals or not name:
-            raise UsageError(f"parameters are given as Name=value, got {pair!r}")
-        member = _member(name, members, label)
-        if member in params:
-            raise UsageError(f"{member} is given twice")
-        params[member] = convert_value(member, members[member], text)
-    return params
-
-
-# --------------------------------------------------------------------------------------------
-# Output
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (set, frozenset)):
-        return sorted(value, key=repr)
-    return str(value)
-
-
-def to_json_line(value: Any, *, ascii_only: bool = True) -> str:
-    """One JSON line: datetimes as ISO 8601, bytes as base64, ``Decimal`` as a number."""
-    return json.dumps(value, default=_json_default, ensure_ascii=ascii_only, separators=(",", ":"))
+# Progress
 
 
 def _utf8(stream: TextIO) -> bool:
@@ -352,95 +199,6 @@ class Progress:
             self._stream.write("\n")
             self._stream.flush()
             self._width = 0
-
-
-# --------------------------------------------------------------------------------------------
-# The checkpoint file
-
-
-class CheckpointFile:
-    """A walk's checkpoint kept in a file, always replaced atomically (temporary file in the same
-    directory, then ``os.replace``).
-
-    :meth:`advance` is called after every line printed, with the checkpoint just past that
-    line. It rewrites the file at once when the line ends a page (so in pages mode after every
-    line) and deletes it when the walk is complete; within a page it writes at most every
-    ``interval`` seconds. :meth:`flush` writes what is still pending and runs on every way out
-    (end, limit, error, Ctrl-C, SIGTERM), so the file then points exactly past the last line
-    printed. Only a hard kill (SIGKILL, power loss) can leave it behind that line, never ahead.
-    """
-
-    def __init__(self, path: str, interval: float = 1.0) -> None:
-        self.path = path
-        self.interval = interval
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
-            raise UsageError(
-                f"cannot write the checkpoint {path}: {directory} is not a writable directory"
-            )
-        self._directory = directory
-        self._prefix = f".{os.path.basename(path)}."
-        self._pending: Checkpoint | None = None
-        self._dirty = False
-        self._written = time.monotonic()
-
-    def load(self) -> Checkpoint | None:
-        """The checkpoint in the file, or ``None`` when there is no file."""
-        try:
-            with open(self.path, encoding="utf-8") as file:
-                text = file.read()
-        except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read the checkpoint {self.path}: {exc}") from exc
-        try:
-            return Checkpoint.from_json(text)
-        except SpecError as exc:
-            raise UsageError(
-                f"{self.path}: {exc}; delete it to start a new walk, or pass another --checkpoint"
-            ) from exc
-
-    def advance(self, checkpoint: Checkpoint | None) -> None:
-        """Note the checkpoint past the line just printed (``None``: the walk is complete)."""
-        self._pending = checkpoint
-        self._dirty = True
-        if (
-            checkpoint is None
-            or checkpoint.skip == 0
-            or time.monotonic() - self._written >= self.interval
-        ):
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the last checkpoint noted, or delete the file if the walk is complete."""
-        if not self._dirty:
-            return
-        try:
-            self._write(self._pending)
-        except OSError as exc:
-            raise _Failed(
-                f"cannot write the checkpoint {self.path}: {_one_line(exc)}; it may point "
-                "before the last lines printed, so a rerun may print them again"
-            ) from exc
-        self._dirty = False
-        self._written = time.monotonic()
-
-    def _write(self, checkpoint: Checkpoint | None) -> None:
-        if checkpoint is None:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(self.path)
-            return
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=self._prefix, suffix=".tmp", dir=self._directory
-        )
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-                file.write(checkpoint.to_json())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.remove(temporary)
-            raise
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,10 +261,6 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Running
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _cli_names(message: str) -> str:
     for option in ("page_size", "max_items", "max_pages"):
         message = message.replace(option, "--" + option.replace("_", "-"))
@@ -531,7 +285,7 @@ def _explain(
         "params": dict(params),
         "resume_from": resume.to_dict() if resume is not None else None,
     }
-    out.write(json.dumps(described, default=_json_default, indent=2) + "\n")
+    out.write(json.dumps(described, default=json_default, indent=2) + "\n")
     out.flush()
 
 
@@ -550,7 +304,7 @@ def _explain_unknown(
         "output_members": members(operation_model.output_shape),
         "params": dict(params),
     }
-    out.write(json.dumps(described, default=_json_default, indent=2) + "\n")
+    out.write(json.dumps(described, default=json_default, indent=2) + "\n")
     out.flush()
 
 
@@ -600,12 +354,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
     except SpecError as exc:
         if exc.checkpoint is not None and store is not None:
             raise UsageError(
-                f"{store.path}: {_one_line(exc)}; delete it to start a new walk, or pass "
+                f"{store.path}: {one_line(exc)}; delete it to start a new walk, or pass "
                 "another --checkpoint"
             ) from exc
-        raise UsageError(_cli_names(_one_line(exc))) from exc
+        raise UsageError(_cli_names(one_line(exc))) from exc
     except (TypeError, ValueError) as exc:
-        raise UsageError(_cli_names(_one_line(exc))) from exc
+        raise UsageError(_cli_names(one_line(exc))) from exc
 
     with walk:
         if args.explain:
@@ -637,7 +391,7 @@ def _print_walk(
                 if store is not None:
                     store.flush()
                 progress.update(walk, force=True)
-                raise _Failed(_failure_message(exc, walk, store)) from exc
+                raise CommandFailed(_failure_message(exc, walk, store)) from exc
             if not mode_items:
                 value = {key: item for key, item in value.items() if key != "ResponseMetadata"}
             line = to_json_line(value, ascii_only=ascii_only) + "\n"
@@ -659,9 +413,9 @@ def _print_walk(
 
 def _usage_message(exc: Exception) -> str:
     if isinstance(exc, ParamValidationError):
-        return _one_line(exc)
+        return one_line(exc)
     return (
-        f"{_one_line(exc)}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, "
+        f"{one_line(exc)}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile, "
         "or configure credentials as for the AWS CLI"
     )
 
@@ -669,7 +423,7 @@ def _usage_message(exc: Exception) -> str:
 def _failure_message(exc: Exception, walk: Walk[Any], store: CheckpointFile | None) -> str:
     checkpoint = walk.checkpoint
     page = (checkpoint.pages if checkpoint is not None else walk.stats.pages) + 1
-    return _stop_message(store.path if store else None, f"page {page} failed: {_one_line(exc)}")
+    return _stop_message(store.path if store else None, f"page {page} failed: {one_line(exc)}")
 
 
 def _stop_message(path: str | None, what: str) -> str:
@@ -698,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _say(err, str(exc))
         return EXIT_USAGE
-    except _Failed as exc:
+    except CommandFailed as exc:
         _say(err, str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -712,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: still one line, with what to report
-        _say(err, f"unexpected {type(exc).__name__}: {_one_line(exc)} (please report this)")
+        _say(err, f"unexpected {type(exc).__name__}: {one_line(exc)} (please report this)")
         return EXIT_FAILED
 
 
