@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ SESSION = boto3.session.Session(
 )
 
 
+@functools.cache
 def client(service: str) -> Any:
     return SESSION.client(service, region_name="us-east-1")
 
