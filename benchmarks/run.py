@@ -62,7 +62,7 @@ class Sizes:
 
 FULL = Sizes(
     overhead_pages=5,
-    overhead_repeats=15,
+    overhead_repeats=25,
     core_pages=200,
     core_repeats=21,
     prefetch_pages=50,
@@ -220,7 +220,9 @@ def bench_overhead(sizes: Sizes) -> None:
         sizes.overhead_repeats,
         time.process_time,
     )
-    report("S3 ListObjectsV2 (XML, 1,000 keys a page)", times, "hand-written token loop")
+    s3_medians = report(
+        "S3 ListObjectsV2 (XML, 1,000 keys a page)", times, "hand-written token loop"
+    )
     overhead_targets(times)
 
     dynamodb = canned.canned_dynamodb(pages, items_per_page=1000)
@@ -236,14 +238,25 @@ def bench_overhead(sizes: Sizes) -> None:
         sizes.overhead_repeats,
         time.process_time,
     )
-    report("DynamoDB Scan (JSON, 1,000 items a page)", times, "hand-written token loop")
+    dynamodb_medians = report(
+        "DynamoDB Scan (JSON, 1,000 items a page)", times, "hand-written token loop"
+    )
     overhead_targets(times)
 
-    bench_core(sizes)
+    per_page = bench_core(sizes)
+    for name, medians in (("an S3", s3_medians), ("a DynamoDB", dynamodb_medians)):
+        page_time = medians["hand-written token loop"] / pages
+        print(
+            f"    = {per_page / page_time:.3%} of the {page_time * 1e3:.1f} ms "
+            f"botocore spends on {name} page"
+        )
 
 
-def bench_core(sizes: Sizes) -> None:
-    """pagewalk's own cost per page and per item, over pages that cost nothing to make."""
+def bench_core(sizes: Sizes) -> float:
+    """pagewalk's own cost per page and per item, over pages that cost nothing to make.
+
+    Returns the cost per page, in seconds.
+    """
     pages, per_page = sizes.core_pages, 100
     source = canned.PrebuiltPages(pages, per_page)
 
@@ -292,6 +305,7 @@ def bench_core(sizes: Sizes) -> None:
     ) / (pages * 100)
     print(f"  pagewalk's own cost over plain Python pages ({pages} pages of 100 items)")
     print(f"    per page: {per_page * 1e6:7.1f} us    per item: {per_item * 1e9:7.0f} ns")
+    return per_page
 
 
 # -- b. prefetch ----------------------------------------------------------------------------
