@@ -14,7 +14,13 @@ def test_pages_of_a_typed_client_method_are_the_operations_output_typeddict() ->
     pytest.importorskip("mypy_boto3_s3")
     target = HERE / "typing" / "typed_pages.py"
     stdout, stderr, status = api.run(
-        ["--strict", "--no-incremental", "--cache-dir=/dev/null", "--follow-imports=silent", str(target)]
+        [
+            "--strict",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            "--follow-imports=silent",
+            str(target),
+        ]
     )
     assert status == 0, stdout + stderr
 
@@ -34,7 +40,13 @@ def test_a_wrong_expectation_is_caught(tmp_path: Path) -> None:
         "        assert_type(page, ListObjectsOutputTypeDef)\n"
     )
     stdout, _, status = api.run(
-        ["--strict", "--no-incremental", "--cache-dir=/dev/null", "--follow-imports=silent", str(wrong)]
+        [
+            "--strict",
+            "--no-incremental",
+            "--cache-dir=/dev/null",
+            "--follow-imports=silent",
+            str(wrong),
+        ]
     )
     assert status == 1
     assert "assert_type" in stdout or "Expression is of type" in stdout
