@@ -450,6 +450,16 @@ def test_progress_is_drawn_on_a_terminal(
     assert text.endswith("\n")
 
 
+def test_no_progress_when_stdout_is_the_terminal_too(
+    monkeypatch: pytest.MonkeyPatch, moto: Any, bucket: list[str]
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    code = main(["s3", "list-objects-v2", "Bucket=demo", "--endpoint-url", moto.url])
+    assert (code, terminal.getvalue()) == (0, "")
+
+
 def test_max_pages_keeps_the_checkpoint_for_the_next_batch(
     capsys: pytest.CaptureFixture[str], moto: Any, bucket: list[str], tmp_path: Path
 ) -> None:
@@ -497,6 +507,16 @@ def test_file_that_is_not_a_checkpoint_is_refused(
         capsys, "s3", "list-objects-v2", "Bucket=demo", "--checkpoint", str(checkpoint)
     )
     assert_usage_error(*result, "not a pagewalk checkpoint")
+
+
+def test_checkpoint_in_a_missing_directory_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "missing" / "walk.json"
+    result = run_main(
+        capsys, "s3", "list-objects-v2", "Bucket=demo", "--checkpoint", str(checkpoint)
+    )
+    assert_usage_error(*result, "not a writable directory")
 
 
 def test_checkpoint_file_wins_over_a_starting_token(

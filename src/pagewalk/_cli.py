@@ -76,10 +76,14 @@ examples:
   pagewalk logs filter-log-events logGroupName=/app --items --max-items 100
   pagewalk s3 ListObjectsV2 Bucket=my-bucket --explain
 
---checkpoint FILE: resumes from FILE when it exists, rewrites it after every line printed,
-and deletes it once the walk is complete. After an error or Ctrl-C, run the same command
-again to print exactly the remaining lines. A walk stopped by --max-items or --max-pages
-keeps FILE, so the next run continues with the next batch.
+Progress (pages, items, retries, items/s) is drawn on stderr when it is a terminal and stdout
+is not; nothing is written to stderr on success otherwise.
+
+--checkpoint FILE: resumes from FILE when it exists, keeps it in step with the lines printed
+(rewritten at every page end and on the way out), and deletes it once the walk is complete.
+After an error, Ctrl-C or SIGTERM, run the same command again to print exactly the remaining
+lines. A walk stopped by --max-items or --max-pages keeps FILE, so the next run continues with
+the next batch.
 
 exit status: 0 done; 1 the service or network failed (after retries); 2 usage error
 (bad arguments, unknown service, operation or parameter, a value botocore rejects, no token
@@ -163,15 +167,23 @@ def _utf8(stream: TextIO) -> bool:
     return encoding.lower().replace("-", "") == "utf8"
 
 
-class Progress:
-    """The ``pages, items, retries, items/s`` line on a terminal, redrawn in place."""
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
-    def __init__(self, stream: TextIO) -> None:
+
+class Progress:
+    """The ``pages, items, retries, items/s`` line on a terminal, redrawn in place.
+
+    Drawn only when ``stream`` is a terminal and ``output`` is not: lines printed to the same
+    terminal would run into it.
+    """
+
+    def __init__(self, stream: TextIO, output: TextIO) -> None:
         self._stream = stream
-        try:
-            self.enabled = stream.isatty()
-        except (AttributeError, ValueError):
-            self.enabled = False
+        self.enabled = _isatty(stream) and not _isatty(output)
         self._last = 0.0
         self._width = 0
 
@@ -377,7 +389,7 @@ def _print_walk(
     store: CheckpointFile | None,
     signals: _Signals,
 ) -> None:
-    progress = Progress(err)
+    progress = Progress(err, out)
     ascii_only = not _utf8(out)
     try:
         while True:
