@@ -1,7 +1,8 @@
 """Parallel scans and shards: every item exactly once, resumable, bounded, stoppable.
 
 Most tests share one DynamoDB table seeded once for this module on the session's moto server
-(scans only read it); they use ``moto_server`` directly, never the resetting ``moto`` fixture.
+(scans only read it); they use ``moto_server`` directly, never the resetting ``moto`` fixture,
+and each gets a client of its own.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ PAGE_SIZE = 150
 
 
 @pytest.fixture(scope="module")
-def table(moto_server: MotoServer) -> Iterator[Any]:
-    """A DynamoDB client and a table of COUNT items, seeded once for this module."""
+def seeded(moto_server: MotoServer) -> Iterator[None]:
+    """The table of COUNT items, seeded once for this module."""
     moto_server.reset()
-    client = moto_server.client("dynamodb")
-    seed.dynamodb_table(client, TABLE, COUNT)
-    yield client
+    seed.dynamodb_table(moto_server.client("dynamodb"), TABLE, COUNT)
+    yield
     moto_server.reset()
+
+
+@pytest.fixture
+def table(seeded: None, moto_server: MotoServer) -> Any:
+    """A DynamoDB client of its own for each test, so that requests a stopped scan of an earlier
+    test still has on the wire never reach this test's event handlers."""
+    return moto_server.client("dynamodb")
 
 
 def key(item: dict[str, Any]) -> int:
@@ -482,6 +489,17 @@ def test_stopping_the_walk_cancels_queued_pages_without_waiting_for_requests_in_
     fake.release.set()
     wait_until(lambda: not worker_threads())
     assert fake.calls == calls == 3
+
+
+def test_checkpoint_counts_the_final_page_of_a_segment_while_the_caller_holds_it() -> None:
+    fake = SlowScan(pages=1, hold_from=99)  # each segment ends with its first page
+    walk = pagewalk.parallel_pages(fake.scan, total_segments=3, max_workers=1, token_spec=SPEC)
+    next(walk)
+    checkpoint = walk.checkpoint
+    assert checkpoint is not None
+    assert (checkpoint.pages, checkpoint.items) == (1, 1)
+    assert [position.segment for position in checkpoint.segments] == [1, 2]
+    walk.close()
 
 
 def test_plain_callable_with_token_spec_is_scanned_in_parallel() -> None:

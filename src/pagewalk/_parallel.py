@@ -262,12 +262,14 @@ class _Scan:
                 if not cursor.finished:
                     waiting.append(segment)
                 page = self._number(page)
-                yield from cursor.emit(page)
                 if page.after is None:
+                    # The segment's final counts, for the checkpoint's totals once its cursor
+                    # has delivered everything (while the page is out, its position counts).
                     self._done[segment] = (
                         page.start.pages + 1,
                         page.start.items + len(page.items),
                     )
+                yield from cursor.emit(page)
             if failure is not None:
                 raise failure
         except PagewalkError as exc:
