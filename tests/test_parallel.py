@@ -8,6 +8,7 @@ and each gets a client of its own.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ConnectionClosedError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pagewalk
 from pagewalk import Checkpoint, PageInfo, Retry, Shard, SpecError, TokenSpec
@@ -507,6 +510,77 @@ def test_plain_callable_with_token_spec_is_scanned_in_parallel() -> None:
     walk = pagewalk.parallel_items(fake.scan, total_segments=3, token_spec=SPEC)
     assert sorted(walk) == sorted(f"{segment}/{page}" for segment in range(3) for page in range(4))
     assert walk.stats.pages == 12
+
+
+class FakeTable:
+    """Segments of pages of given sizes (empty pages included), for property tests."""
+
+    def __init__(self, sizes: list[list[int]]) -> None:
+        self.sizes = sizes
+
+    def scan(self, *, Segment: int, TotalSegments: int, NextToken: str | None = None) -> Any:
+        assert TotalSegments == len(self.sizes)
+        page = int(NextToken or 0)
+        response: dict[str, Any] = {
+            "Items": [(Segment, page, n) for n in range(self.sizes[Segment][page])]
+        }
+        if page + 1 < len(self.sizes[Segment]):
+            response["NextToken"] = str(page + 1)
+        return response
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.lists(st.integers(0, 4), min_size=1, max_size=5), min_size=1, max_size=5),
+    workers=st.integers(1, 3),
+    stop_after=st.integers(0, 40),
+    limit=st.sampled_from(["break", "max_items", "max_pages"]),
+)
+def test_any_stop_then_resume_yields_every_item_once_in_segment_order(
+    sizes: list[list[int]], workers: int, stop_after: int, limit: str
+) -> None:
+    fake = FakeTable(sizes)
+    options: dict[str, Any] = {"total_segments": len(sizes), "max_workers": workers}
+    options["token_spec"] = SPEC
+    if limit == "max_items":
+        first = pagewalk.parallel_items(fake.scan, max_items=stop_after, **options)
+    elif limit == "max_pages":
+        first = pagewalk.parallel_items(fake.scan, max_pages=stop_after + 1, **options)
+    else:
+        first = pagewalk.parallel_items(fake.scan, **options)
+    # islice takes no item beyond the stop: every item taken from the walk is one it yielded.
+    seen = list(itertools.islice(first, stop_after) if limit == "break" else first)
+    first.close()
+    checkpoint = first.checkpoint
+    if limit == "max_items":
+        assert len(seen) == min(stop_after, sum(map(sum, sizes)))
+    if checkpoint is not None:
+        assert checkpoint.items == len(seen)
+        rest = pagewalk.parallel_items(fake.scan, resume_from=checkpoint.to_json(), **options)
+        seen += list(rest)
+        assert rest.checkpoint is None
+    expected = [
+        (segment, page, n)
+        for segment, pages in enumerate(sizes)
+        for page, size in enumerate(pages)
+        for n in range(size)
+    ]
+    assert sorted(seen) == expected
+    for segment in range(len(sizes)):
+        mine = [item for item in seen if item[0] == segment]
+        assert mine == sorted(mine)
+
+
+def test_shards_of_a_plain_callable_run_on_its_object() -> None:
+    fake = FakeTable([[2, 1], [0], [3]])
+    shards = pagewalk.shards(fake.scan, total_segments=3, token_spec=SPEC)
+    assert shards[0].operation == "FakeTable.scan"
+    items = [
+        item
+        for shard in shards
+        for item in Shard.from_json(shard.to_json()).items(fake, token_spec=SPEC)
+    ]
+    assert items == [(0, 0, 0), (0, 0, 1), (0, 1, 0), (2, 0, 0), (2, 0, 1), (2, 0, 2)]
 
 
 # --------------------------------------------------------------------------------------------
