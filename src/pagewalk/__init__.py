@@ -9,8 +9,9 @@ from ._async import AsyncWalk, aitems, apages
 from ._checkpoint import Checkpoint
 from ._cursor import PageInfo, WalkStats
 from ._errors import PagewalkError, SpecError, TokenLoopError
-from ._parallel import Shard, parallel_items, parallel_pages, shards
+from ._parallel import parallel_items, parallel_pages
 from ._retry import Retry, is_retryable
+from ._shards import Shard, shards
 from ._spec import TokenSpec, register, spec_for, unregister
 from ._version import __version__
 from ._walk import Walk, items, pages

@@ -1,0 +1,244 @@
+"""Shards: one segment of a parallel scan each, as JSON values for a distributed engine.
+
+:func:`shards` plans a scan exactly as :func:`~pagewalk.parallel_pages` does (same checks, no
+request) and returns one :class:`Shard` per unfinished segment. A shard runs anywhere as an
+ordinary walk of its segment; pagewalk never ships a scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from ._checkpoint import Checkpoint, decode_value, encode_value
+from ._cursor import Cursor
+from ._errors import SpecError
+from ._parallel import SEGMENT, TOTAL_SEGMENTS, plan_segments
+from ._plan import OPTION_NAMES, Mode, check_no_unknown_options, make_plan
+from ._spec import TokenSpec
+from ._walk import Walk, run
+
+__all__ = ["Shard", "shards"]
+
+_SHARD_OPTIONS = ("total_segments", "page_size", "resume_from", "token_spec")
+_SHARD_FORMAT = "pagewalk.shard/1"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One segment of a scan and where it stands: a frozen value that round-trips through JSON.
+
+    Send shards to workers (Dask, Ray, a queue), run each with :meth:`pages` or :meth:`items`
+    on a client made there, and after a partial run take ``shard.at(walk.checkpoint)`` to retry
+    the rest.
+
+    Attributes:
+        operation: the scanned operation, ``"dynamodb.Scan"``.
+        params: the request parameters, without ``Segment``/``TotalSegments``.
+        segment: this shard's segment, ``0 <= segment < total_segments``.
+        total_segments: how many segments the scan has.
+        checkpoint: where this segment continues; ``None`` for its beginning.
+        page_size: the page size given to :func:`shards`, if any.
+    """
+
+    operation: str
+    params: Mapping[str, Any]
+    segment: int
+    total_segments: int
+    checkpoint: Checkpoint | None = None
+    page_size: int | None = None
+
+    def pages(self, client: Any, /, **options: Any) -> Walk[Any]:
+        """Yield the pages of this shard's segment, using ``client``'s method for the operation.
+
+        ``options`` are walk options (``max_pages``, ``retry_policy``, ``on_page``,
+        ``token_spec``, ``resume_from``, ...); the request parameters are fixed in the shard.
+        ``walk.checkpoint`` is this segment's position, for :meth:`at`.
+        """
+        return self._walk(client, "pages", options)
+
+    def items(self, client: Any, /, **options: Any) -> Walk[Any]:
+        """Yield the items of this shard's segment; see :meth:`pages`."""
+        return self._walk(client, "items", options)
+
+    def at(self, checkpoint: Checkpoint | str | None) -> Shard | None:
+        """This shard, continuing at ``checkpoint`` (a partial run's ``walk.checkpoint``).
+
+        Returns ``None`` when ``checkpoint`` is ``None``: the segment ran to the end.
+        """
+        if checkpoint is None:
+            return None
+        position = Checkpoint.coerce(checkpoint)
+        if position.operation != self.operation or position.segment != self.segment:
+            raise SpecError(
+                f"this checkpoint belongs to segment {position.segment} of "
+                f"{position.operation}, not to segment {self.segment} of {self.operation}",
+                operation=self.operation,
+                checkpoint=position,
+            )
+        return Shard(
+            self.operation,
+            self.params,
+            self.segment,
+            self.total_segments,
+            position,
+            self.page_size,
+        )
+
+    def _method(self, client: Any) -> Callable[..., Any]:
+        meta = getattr(client, "meta", None)
+        mapping = getattr(meta, "method_to_api_mapping", None)
+        service_model = getattr(meta, "service_model", None)
+        if isinstance(mapping, Mapping) and service_model is not None:
+            service, _, api_name = self.operation.partition(".")
+            if service_model.service_name != service:
+                raise TypeError(
+                    f"this shard scans {self.operation}: give it a {service} client, not a "
+                    f"{service_model.service_name} one"
+                )
+            for python_name, mapped in mapping.items():
+                if mapped == api_name:
+                    method: Callable[..., Any] = getattr(client, python_name)
+                    return method
+            raise SpecError(
+                f"this {service} client has no method for {api_name}; is botocore too old?",
+                operation=self.operation,
+            )
+        # A plain callable walked with token_spec=: its name is the last part of the operation.
+        name = self.operation.rpartition(".")[2]
+        found: Callable[..., Any] | None = getattr(client, name, None)
+        if not callable(found):
+            raise TypeError(f"this shard scans {self.operation}, but {client!r} has no {name}()")
+        return found
+
+    def _walk(self, client: Any, mode: Mode, options: dict[str, Any]) -> Walk[Any]:
+        check_no_unknown_options({name: None for name in options if name not in OPTION_NAMES})
+        requests = [name for name in options if "_" not in name]
+        if requests:
+            raise TypeError(
+                f"shard.{mode}() takes walk options only, not request parameters "
+                f"({', '.join(requests)}): those are fixed in the shard; make new shards instead"
+            )
+        options.setdefault("resume_from", self.checkpoint)
+        if self.page_size is not None:
+            options.setdefault("page_size", self.page_size)
+        params = {**self.params, SEGMENT: self.segment, TOTAL_SEGMENTS: self.total_segments}
+        plan = make_plan(self._method(client), mode, params, segment=self.segment, **options)
+        cursor = Cursor(plan)
+        return Walk(run(cursor), cursor)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (tagged values included); :meth:`from_dict` reads it back."""
+        return {
+            "format": _SHARD_FORMAT,
+            "operation": self.operation,
+            "params": encode_value(dict(self.params)),
+            "segment": self.segment,
+            "total_segments": self.total_segments,
+            "page_size": self.page_size,
+            "checkpoint": None if self.checkpoint is None else self.checkpoint.to_dict(),
+        }
+
+    def to_json(self) -> str:
+        """The shard as a JSON string."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Shard:
+        """Read a shard written by :meth:`to_json`.
+
+        Raises:
+            SpecError: the text is not a pagewalk shard.
+        """
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"not a pagewalk shard: the text is not JSON ({exc})") from exc
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Shard:
+        """Read a shard from :meth:`to_dict` data.
+
+        Raises:
+            SpecError: the data is not a pagewalk shard.
+        """
+        if not isinstance(data, dict) or data.get("format") != _SHARD_FORMAT:
+            raise SpecError(
+                f"not a pagewalk shard (expected a JSON object with format {_SHARD_FORMAT!r})"
+            )
+        operation, params = data.get("operation"), decode_value(data.get("params", {}))
+        segment, total = data.get("segment"), data.get("total_segments")
+        page_size = data.get("page_size")
+        if (
+            not isinstance(operation, str)
+            or not isinstance(params, dict)
+            or not _is_int(total, 1)
+            or not _is_int(segment, 0)
+            or segment >= total
+            or (page_size is not None and not _is_int(page_size, 1))
+        ):
+            raise SpecError(f"not a valid pagewalk shard: {data!r}")
+        raw = data.get("checkpoint")
+        checkpoint = None if raw is None else Checkpoint.from_dict(raw)
+        return cls(operation, params, segment, total, checkpoint, page_size)
+
+
+def _is_int(value: Any, minimum: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def shards(
+    method: Callable[..., Any],
+    /,
+    *,
+    total_segments: int,
+    page_size: int | None = None,
+    resume_from: Checkpoint | str | None = None,
+    token_spec: TokenSpec | None = None,
+    **params: Any,
+) -> list[Shard]:
+    """Split a scan into one :class:`Shard` per segment, for a distributed engine to run.
+
+    Sends no request. With ``resume_from`` (a parallel scan's checkpoint) only the unfinished
+    segments come back, each at its position. Per-run options (``max_items``,
+    ``retry_policy``, ``on_page``, ...) go to :meth:`Shard.pages` / :meth:`Shard.items`; so does
+    ``token_spec`` (it cannot travel as JSON).
+
+    >>> for shard in pagewalk.shards(ddb.scan, TableName="t", total_segments=16):  # doctest: +SKIP
+    ...     futures.append(dask_client.submit(run_shard, shard.to_json()))
+    """
+    if "max_workers" in params:
+        raise TypeError(
+            "shards() takes no max_workers: the engine that runs the shards decides how many "
+            "run at once"
+        )
+    for name in params:
+        if name in OPTION_NAMES:
+            raise TypeError(
+                f"{name} is an option of each shard's run: pass it to shard.pages(client, "
+                f"{name}=...) or shard.items(client, {name}=...)"
+            )
+    base, total, plans, resumed = plan_segments(
+        method,
+        "pages",
+        params,
+        total_segments,
+        resume_from,
+        _SHARD_OPTIONS,
+        page_size=page_size,
+        token_spec=token_spec,
+    )
+    return [
+        Shard(
+            operation=base.operation.name,
+            params=dict(base.params),
+            segment=segment,
+            total_segments=total,
+            checkpoint=None if resumed is None else plan.checkpoint(plan.start),
+            page_size=page_size,
+        )
+        for segment, plan in plans.items()
+    ]
