@@ -72,7 +72,9 @@ def decode_value(data: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """Stable JSON text for hashing and storing."""
-    return json.dumps(encode_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        encode_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def params_digest(operation: str, params: Mapping[str, Any]) -> str:
@@ -155,7 +157,9 @@ class Checkpoint:
             SpecError: the data is not a pagewalk checkpoint.
         """
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise SpecError(f"not a pagewalk checkpoint (expected a JSON object with format {_FORMAT!r})")
+            raise SpecError(
+                f"not a pagewalk checkpoint (expected a JSON object with format {_FORMAT!r})"
+            )
         try:
             operation = _typed(data, "operation", str)
             digest = _typed(data, "params_digest", str)

@@ -15,8 +15,10 @@ from typing import Any
 
 from botocore.exceptions import (
     ClientError,
-    ConnectionError as BotocoreConnectionError,
     HTTPClientError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotocoreConnectionError,
 )
 
 __all__ = ["PageAttempts", "Retry", "is_retryable", "is_token_error"]
@@ -121,7 +123,9 @@ def retry_after(exc: BaseException) -> float | None:
     """The wait the error response asks for, in seconds, or ``None``."""
     if not isinstance(exc, ClientError):
         return None
-    headers: Mapping[str, Any] = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+    headers: Mapping[str, Any] = (
+        exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {}) or {}
+    )
     lowered = {str(key).lower(): value for key, value in headers.items()}
     amz = lowered.get("x-amz-retry-after")
     if amz is not None:
@@ -172,7 +176,11 @@ class Retry:
     retry_on: Callable[[BaseException], bool] | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or self.attempts < 1:
+        if (
+            isinstance(self.attempts, bool)
+            or not isinstance(self.attempts, int)
+            or self.attempts < 1
+        ):
             raise ValueError(f"Retry(attempts=...) must be an int >= 1, got {self.attempts!r}")
         for name in ("initial", "maximum", "multiplier"):
             value = getattr(self, name)
@@ -185,7 +193,9 @@ class Retry:
             or not isinstance(self.timeout, (int, float))
             or self.timeout <= 0
         ):
-            raise ValueError(f"Retry(timeout=...) must be a number > 0 or None, got {self.timeout!r}")
+            raise ValueError(
+                f"Retry(timeout=...) must be a number > 0 or None, got {self.timeout!r}"
+            )
         if self.retry_on is not None and not callable(self.retry_on):
             raise TypeError(f"Retry(retry_on=...) must be callable, got {self.retry_on!r}")
 
