@@ -19,12 +19,10 @@ from typing import Any, Generic, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Attempt, Cursor, Page, WalkStats
-from ._errors import PagewalkError
+from ._cursor import Attempt, Cursor, Page, WalkState, WalkStats, delivering
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
-from ._walk import _WalkState
 
 __all__ = ["AsyncWalk", "afetch_page", "afetch_pages", "aitems", "apages", "arequest_page"]
 
@@ -120,14 +118,11 @@ async def arun(cursor: Cursor) -> AsyncGenerator[Any, None]:
     plan = cursor.plan
     source = prefetch(cursor, plan.prefetch_pages) if plan.prefetch_pages else afetch_pages(cursor)
     try:
-        async for page in source:
-            for value in cursor.emit(page):
-                yield value
-    except PagewalkError as exc:
-        exc.checkpoint = cursor.checkpoint
-        raise
+        with delivering(cursor):
+            async for page in source:
+                for value in cursor.emit(page):
+                    yield value
     finally:
-        cursor.stats.finish()
         await source.aclose()
 
 
@@ -139,7 +134,7 @@ class AsyncWalk(Generic[T_co]):
     it yielded, so resuming from it loses and repeats nothing.
     """
 
-    def __init__(self, iterator: AsyncGenerator[T_co, None], state: _WalkState) -> None:
+    def __init__(self, iterator: AsyncGenerator[T_co, None], state: WalkState) -> None:
         self._iterator = iterator
         self._state = state
 

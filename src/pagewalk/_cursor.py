@@ -13,12 +13,13 @@ caller has seen.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.utils import set_value_from_jmespath
 
@@ -27,7 +28,16 @@ from ._errors import PagewalkError, TokenLoopError
 from ._plan import Plan, Position
 from ._retry import PageAttempts, error_code, is_token_error
 
-__all__ = ["Attempt", "Budget", "Cursor", "Page", "PageInfo", "WalkStats"]
+__all__ = [
+    "Attempt",
+    "Budget",
+    "Cursor",
+    "Page",
+    "PageInfo",
+    "WalkState",
+    "WalkStats",
+    "delivering",
+]
 
 logger = logging.getLogger("pagewalk")
 
@@ -247,6 +257,7 @@ class Cursor:
         self._delivered: Position | None = plan.start
         self._current: Page | None = None
         self._progress = 0
+        self._end_counts = (plan.start.pages, plan.start.items)
 
     # -- frontier ---------------------------------------------------------------------------
 
@@ -402,6 +413,8 @@ class Cursor:
         on_page = self.plan.on_page
         if on_page is not None:
             on_page(page.info)
+        if page.after is None:
+            self._end_counts = (page.start.pages + 1, page.start.items + len(page.items))
         if self.plan.mode == "pages":
             self._delivered = page.after
             self.stats.items += len(page.items)
@@ -432,6 +445,13 @@ class Cursor:
         return self._delivered
 
     @property
+    def counts(self) -> tuple[int, int]:
+        """The running ``(pages, items)`` delivered, as a checkpoint counts them, also once the
+        walk has delivered everything (when there is no checkpoint any more)."""
+        position = self.position
+        return self._end_counts if position is None else (position.pages, position.items)
+
+    @property
     def checkpoint(self) -> Checkpoint | None:
         """Where the walk would continue; ``None`` after it ran to the end."""
         position = self.position
@@ -453,3 +473,26 @@ class Cursor:
                 "walk from the beginning, or resume from an earlier checkpoint whose token is "
                 "still valid."
             )
+
+
+class WalkState(Protocol):
+    """What a walk object exposes: a cursor, or a parallel scan's many cursors."""
+
+    @property
+    def checkpoint(self) -> Checkpoint | None: ...
+
+    @property
+    def stats(self) -> WalkStats: ...
+
+
+@contextlib.contextmanager
+def delivering(state: WalkState) -> Iterator[None]:
+    """Around every driver's delivery loop: a pagewalk error leaves carrying the checkpoint of
+    what was delivered (a fetching thread or task cannot know it), and the walk's clock stops."""
+    try:
+        yield
+    except PagewalkError as exc:
+        exc.checkpoint = state.checkpoint
+        raise
+    finally:
+        state.stats.finish()

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Attempt, Budget, Cursor, Page, WalkStats
+from ._cursor import Attempt, Budget, Cursor, Page, WalkStats, delivering
 from ._errors import PagewalkError, SpecError
 from ._plan import (
     DEFAULT_RETRY,
@@ -161,7 +161,6 @@ class _Scan:
         self.workers = workers
         self.budget = Budget(base.max_pages, base.max_items)
         self.cursors = {segment: Cursor(plan, self.budget) for segment, plan in plans.items()}
-        self._done: dict[int, tuple[int, int]] = {}
         self._counts = (resumed.pages, resumed.items) if resumed is not None else (0, 0)
         self._delivered = 0
         self._stats = WalkStats()
@@ -173,14 +172,12 @@ class _Scan:
         """Every unfinished segment's position; ``None`` once every segment ran to the end."""
         segments: list[Checkpoint] = []
         pages, items = self._counts
-        for segment, cursor in self.cursors.items():
+        for cursor in self.cursors.values():
             start = cursor.plan.start
             position = cursor.position
-            if position is None:
-                done_pages, done_items = self._done.get(segment, (start.pages, start.items))
-            else:
+            if position is not None:
                 segments.append(cursor.plan.checkpoint(position))
-                done_pages, done_items = position.pages, position.items
+            done_pages, done_items = cursor.counts
             pages += done_pages - start.pages
             items += done_items - start.items
         if not segments:
@@ -214,6 +211,13 @@ class _Scan:
 
     def run(self) -> Iterator[Any]:
         """Fetch pages of every segment on the pool; deliver them as they complete."""
+        try:
+            with delivering(self):
+                yield from self._deliver()
+        finally:
+            self.close()
+
+    def _deliver(self) -> Iterator[Any]:
         budget = self.budget
         completed: queue.SimpleQueue[Future[tuple[Any, Attempt]]] = queue.SimpleQueue()
         in_flight: dict[Future[tuple[Any, Attempt]], int] = {}
@@ -224,55 +228,41 @@ class _Scan:
             max_workers=self.workers,
             thread_name_prefix=f"pagewalk-parallel-{self.base.operation.name}",
         )
-        try:
-            while True:
-                # Submit what the budget allows; never more pages in flight than max_pages left.
-                while waiting and failure is None and not budget.exhausted:
-                    if budget.pages is not None and len(in_flight) >= budget.pages:
-                        break
-                    segment = waiting.popleft()
-                    cursor = self.cursors[segment]
-                    try:
-                        params = cursor.next_request()
-                    except PagewalkError as exc:
-                        failure = exc
-                        break
-                    if params is None:
-                        continue
-                    future = executor.submit(_fetch, cursor, params, self._stop)
-                    in_flight[future] = segment
-                    future.add_done_callback(completed.put)
-                if not in_flight or budget.exhausted:
+        while True:
+            # Submit what the budget allows; never more pages in flight than max_pages left.
+            while waiting and failure is None and not budget.exhausted:
+                if budget.pages is not None and len(in_flight) >= budget.pages:
                     break
-                future = completed.get()
-                segment = in_flight.pop(future)
+                segment = waiting.popleft()
                 cursor = self.cursors[segment]
                 try:
-                    response, attempt = future.result()
-                    page = cursor.receive(response, attempt)
-                except Exception as exc:
-                    # The segment stays before this page; the others' pages still arrive.
-                    failure = failure or exc
+                    params = cursor.next_request()
+                except PagewalkError as exc:
+                    failure = exc
+                    break
+                if params is None:
                     continue
-                if not cursor.finished:
-                    waiting.append(segment)
-                page = self._number(page)
-                if page.after is None:
-                    # The segment's final counts, for the checkpoint's totals once its cursor
-                    # has delivered everything (while the page is out, its position counts).
-                    self._done[segment] = (
-                        page.start.pages + 1,
-                        page.start.items + len(page.items),
-                    )
-                yield from cursor.emit(page)
-            if failure is not None:
-                raise failure
-        except PagewalkError as exc:
-            exc.checkpoint = self.checkpoint
-            raise
-        finally:
-            self.close()
-            self._stats.finish()
+                future = executor.submit(_fetch, cursor, params, self._stop)
+                in_flight[future] = segment
+                future.add_done_callback(completed.put)
+            if not in_flight or budget.exhausted:
+                break
+            future = completed.get()
+            segment = in_flight.pop(future)
+            cursor = self.cursors[segment]
+            try:
+                response, attempt = future.result()
+                page = cursor.receive(response, attempt)
+            except Exception as exc:
+                # The segment stays before this page; the others' pages still arrive.
+                failure = failure or exc
+                continue
+            if not cursor.finished:
+                waiting.append(segment)
+            page = self._number(page)
+            yield from cursor.emit(page)
+        if failure is not None:
+            raise failure
 
     def close(self) -> None:
         """Stop the workers: cancel queued pages, do not wait for requests in flight."""

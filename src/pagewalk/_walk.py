@@ -8,12 +8,11 @@ import threading
 import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Attempt, Cursor, Page, WalkStats
-from ._errors import PagewalkError
+from ._cursor import Attempt, Cursor, Page, WalkState, WalkStats, delivering
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
@@ -67,14 +66,6 @@ def fetch_pages(
         yield page
 
 
-class _WalkState(Protocol):
-    @property
-    def checkpoint(self) -> Checkpoint | None: ...
-
-    @property
-    def stats(self) -> WalkStats: ...
-
-
 class Walk(Generic[T_co]):
     """An iterator over a walk's pages or items, with its ``checkpoint`` and ``stats``.
 
@@ -85,7 +76,7 @@ class Walk(Generic[T_co]):
     def __init__(
         self,
         iterator: Iterator[T_co],
-        state: _WalkState,
+        state: WalkState,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self._iterator = iterator
@@ -236,13 +227,10 @@ def run(cursor: Cursor) -> Iterator[Any]:
         Prefetcher(cursor, plan.prefetch_pages) if plan.prefetch_pages else fetch_pages(cursor)
     )
     try:
-        for page in source:
-            yield from cursor.emit(page)
-    except PagewalkError as exc:
-        exc.checkpoint = cursor.checkpoint
-        raise
+        with delivering(cursor):
+            for page in source:
+                yield from cursor.emit(page)
     finally:
-        cursor.stats.finish()
         if isinstance(source, Prefetcher):
             source.close()
 
