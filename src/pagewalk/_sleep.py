@@ -6,7 +6,6 @@ requested delay is appended to every active recorder.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 
@@ -49,6 +48,8 @@ def sleep_unless(stop: threading.Event, delay: float) -> float:
 
 async def asleep(delay: float) -> float:
     """Wait ``delay`` seconds without blocking the event loop; return the seconds that passed."""
+    import asyncio  # here, not at the top: `import pagewalk` must not load asyncio
+
     if record_instant(delay):
         await asyncio.sleep(0)
         return 0.0
