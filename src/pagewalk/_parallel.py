@@ -228,9 +228,15 @@ class _Scan:
             max_workers=self.workers,
             thread_name_prefix=f"pagewalk-parallel-{self.base.operation.name}",
         )
+        ready: tuple[Cursor, Page] | None = None
         while True:
-            # Submit what the budget allows; never more pages in flight than max_pages left.
+            # Submit what the budget allows, never more pages in flight than max_pages left, and
+            # at most one page per worker: a segment's next page is submitted as soon as its last
+            # one was received, so no queue builds up, and a failure stops the scan after the
+            # pages already in flight instead of after every queued one.
             while waiting and failure is None and not budget.exhausted:
+                if len(in_flight) >= self.workers:
+                    break
                 if budget.pages is not None and len(in_flight) >= budget.pages:
                     break
                 segment = waiting.popleft()
@@ -245,22 +251,31 @@ class _Scan:
                 future = executor.submit(_fetch, cursor, params, self._stop)
                 in_flight[future] = segment
                 future.add_done_callback(completed.put)
+            if ready is not None:
+                # Delivered only now, once the workers have their next pages to fetch.
+                emitting, page = ready
+                ready = None
+                yield from emitting.emit(page)
             if not in_flight or budget.exhausted:
                 break
             future = completed.get()
+            if future not in in_flight:
+                continue  # cancelled after a failure
             segment = in_flight.pop(future)
             cursor = self.cursors[segment]
             try:
                 response, attempt = future.result()
                 page = cursor.receive(response, attempt)
             except Exception as exc:
-                # The segment stays before this page; the others' pages still arrive.
+                # The segment stays before this page; the others' pages still arrive. Pages
+                # not yet started are not sent: their segments stay where they are.
                 failure = failure or exc
+                for pending in [pending for pending in in_flight if pending.cancel()]:
+                    del in_flight[pending]
                 continue
             if not cursor.finished:
                 waiting.append(segment)
-            page = self._number(page)
-            yield from cursor.emit(page)
+            ready = (cursor, self._number(page))
         if failure is not None:
             raise failure
 
