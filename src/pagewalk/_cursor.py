@@ -21,8 +21,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.utils import set_value_from_jmespath
-
 from ._checkpoint import Checkpoint, canonical_json
 from ._errors import PagewalkError, TokenLoopError
 from ._plan import Plan, Position
@@ -47,7 +45,7 @@ class WalkStats:
 
     Attributes:
         pages: pages received from the service.
-        items: items (of the first result key) handed to the caller.
+        items: items (of the result key ``items()`` yields) handed to the caller.
         requests: calls pagewalk made to the method, its own retries included.
         retries: pagewalk's own retries (botocore's retries inside one call are not counted).
         slept: seconds spent in pagewalk's backoff.
@@ -197,6 +195,9 @@ def _replace_result(
     for part in parts[:-1]:
         child = node.get(part)
         if not isinstance(child, Mapping):
+            # Rare, and botocore.utils is slow to import: imported here, not with pagewalk.
+            from botocore.utils import set_value_from_jmespath
+
             set_value_from_jmespath(copy, expression, value)
             return copy
         node[part] = dict(child)
@@ -244,8 +245,10 @@ class Cursor:
         spec = plan.spec
         compiled_outputs, compiled_results, compiled_more = spec._compiled
         self._outputs = tuple(zip(spec.input_tokens, compiled_outputs, strict=True))
-        self._result = compiled_results[0] if compiled_results else None
-        self._result_path = spec.result_keys[0] if spec.result_keys else None
+        # The list yielded and counted: the first result key, or the one result_key= chose.
+        index = spec.result_keys.index(plan.result_key) if plan.result_key is not None else 0
+        self._result = compiled_results[index] if compiled_results else None
+        self._result_path = spec.result_keys[index] if spec.result_keys else None
         self._more = compiled_more
         # Frontier, advanced by receive().
         self._send: Position | None = plan.start

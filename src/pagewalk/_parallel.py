@@ -24,6 +24,7 @@ from . import _sleep
 from ._checkpoint import Checkpoint
 from ._cursor import Attempt, Budget, Cursor, Page, WalkStats, delivering
 from ._errors import PagewalkError, SpecError
+from ._pacing import PER_WALK, RateLimit, coerce_rate_limit
 from ._plan import (
     DEFAULT_RETRY,
     OPTION_NAMES,
@@ -90,6 +91,8 @@ def plan_segments(
         )
     total = check_int("total_segments", total_segments, 1)
     assert total is not None
+    # One limiter for the whole scan: every segment's requests wait for the same budget.
+    options["rate_limit"] = coerce_rate_limit(options.get("rate_limit", PER_WALK))
     base = make_plan(method, mode, params, known_options=known_options, **options)
     _check_segmentable(base.operation, params)
     name = base.operation.name
@@ -325,6 +328,7 @@ def parallel_pages(
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
+    rate_limit: RateLimit | float | None = PER_WALK,
     **params: Any,
 ) -> Walk[T]:
     """Yield every page of a scan split into ``total_segments`` segments, as pages complete.
@@ -358,6 +362,7 @@ def parallel_pages(
         retry_policy=retry_policy,
         token_spec=token_spec,
         on_page=on_page,
+        rate_limit=rate_limit,
     )
 
 
@@ -375,6 +380,8 @@ def parallel_items(
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
+    rate_limit: RateLimit | float | None = PER_WALK,
+    result_key: str | None = None,
     **params: Any,
 ) -> Walk[Any]:
     """Yield every item of a scan split into ``total_segments`` segments, page by page as they
@@ -400,4 +407,6 @@ def parallel_items(
         retry_policy=retry_policy,
         token_spec=token_spec,
         on_page=on_page,
+        rate_limit=rate_limit,
+        result_key=result_key,
     )

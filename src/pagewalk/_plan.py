@@ -7,13 +7,13 @@ request first.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._checkpoint import Checkpoint, params_digest
 from ._errors import SpecError
+from ._pacing import PER_WALK, RateLimit, coerce_rate_limit
 from ._retry import Retry
 from ._spec import Operation, TokenSpec, resolve
 
@@ -40,7 +40,10 @@ OPTION_NAMES = (
     "token_spec",
     "on_page",
     "prefetch_pages",
+    "rate_limit",
+    "result_key",
 )
+"""Every option of a single walk. ``result_key`` is taken by the ``items`` functions only."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class Plan:
     prefetch_pages: int
     digest: str
     segment: int | None = None
+    rate_limit: RateLimit | None = None
+    """The limiter every request of this walk waits for (shared by a parallel scan's segments)."""
+    result_key: str | None = None
+    """The result list ``items()`` yields and ``max_items`` counts: one of the mapping's
+    ``result_keys`` (the first unless ``result_key=`` chose another)."""
 
     def checkpoint(self, position: Position) -> Checkpoint:
         """The checkpoint for ``position`` in this walk."""
@@ -107,6 +115,14 @@ def check_no_unknown_options(
     """
     for name in params:
         if "_" in name:
+            if name in known or name in OPTION_NAMES or name in ("total_segments", "max_workers"):
+                # Options a function takes never reach **params: this one takes no such option.
+                raise TypeError(
+                    f"{name} is a pagewalk option, but not one of this function's: "
+                    "see its documentation for the options it takes"
+                )
+            import difflib  # only for this error message
+
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
             hint = (
                 f"; did you mean {close[0]!r}?"
@@ -138,6 +154,8 @@ def make_plan(
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
+    rate_limit: RateLimit | float | None = PER_WALK,
+    result_key: str | None = None,
     segment: int | None = None,
     known_options: tuple[str, ...] = OPTION_NAMES,
 ) -> Plan:
@@ -160,6 +178,11 @@ def make_plan(
         )
     if on_page is not None and not callable(on_page):
         raise TypeError(f"on_page must be a callable taking a PageInfo, got {on_page!r}")
+    limiter = coerce_rate_limit(rate_limit)
+    if result_key is not None and mode == "pages":
+        raise TypeError("result_key applies to items: pages are yielded whole")
+    if result_key is not None and not isinstance(result_key, str):
+        raise TypeError(f"result_key must be a str, got {type(result_key).__name__}")
     operation, spec = resolve(method, token_spec)
     if mode == "items" and not spec.result_keys:
         raise SpecError(
@@ -167,6 +190,7 @@ def make_plan(
             "yield; use pagewalk.pages(), or pass token_spec= with a result_key",
             operation=operation.name,
         )
+    chosen = _choose_result_key(operation, spec, result_key)
     rest = dict(params)
     start_tokens = {name: rest.pop(name) for name in spec.input_tokens if name in rest}
     limit = None
@@ -184,6 +208,10 @@ def make_plan(
             )
         limit = (spec.limit_key, _convert_limit(operation, spec.limit_key, page_size))
     digest_params = {key: value for key, value in rest.items() if key != spec.limit_key}
+    if chosen is not None and spec.result_keys and chosen != spec.result_keys[0]:
+        # A checkpoint's skip and counts count this list: it must not resume a walk of another.
+        # The name has an underscore, so it cannot collide with an AWS parameter.
+        digest_params["result_key"] = chosen
     digest = params_digest(operation.name, digest_params)
     start = Position(tokens=start_tokens)
     if resume_from is not None:
@@ -211,7 +239,23 @@ def make_plan(
         prefetch_pages=prefetch,
         digest=digest,
         segment=segment,
+        rate_limit=limiter,
+        result_key=chosen,
     )
+
+
+def _choose_result_key(operation: Operation, spec: TokenSpec, result_key: str | None) -> str | None:
+    """The result list to yield: ``result_key`` if it is one of the mapping's, else the first."""
+    if result_key is None:
+        return spec.result_keys[0] if spec.result_keys else None
+    if result_key not in spec.result_keys:
+        known = ", ".join(repr(key) for key in spec.result_keys) or "none"
+        raise SpecError(
+            f"{operation.name}: result_key={result_key!r} is not one of the token mapping's "
+            f"result keys ({known})",
+            operation=operation.name,
+        )
+    return result_key
 
 
 def check_checkpoint(

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from . import _sleep
 from ._checkpoint import Checkpoint
 from ._cursor import Attempt, Cursor, Page, WalkState, WalkStats, delivering
+from ._pacing import PER_WALK, RateLimit
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
@@ -252,6 +253,7 @@ def pages(
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
+    rate_limit: RateLimit | float | None = PER_WALK,
     **params: Any,
 ) -> Walk[T]:
     """Yield every page (response dict) of ``method(**params)``, passing the token back.
@@ -275,6 +277,7 @@ def pages(
         token_spec=token_spec,
         on_page=on_page,
         prefetch_pages=prefetch_pages,
+        rate_limit=rate_limit,
     )
     return _start(plan)
 
@@ -291,6 +294,8 @@ def items(
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
+    rate_limit: RateLimit | float | None = PER_WALK,
+    result_key: str | None = None,
     **params: Any,
 ) -> Walk[Any]:
     """Yield every item of the first result key (``Contents``, ``Items``, ...) of every page.
@@ -310,5 +315,7 @@ def items(
         token_spec=token_spec,
         on_page=on_page,
         prefetch_pages=prefetch_pages,
+        rate_limit=rate_limit,
+        result_key=result_key,
     )
     return _start(plan)
