@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jmespath
 from botocore.exceptions import DataNotFoundError, UnknownServiceError
-from botocore.loaders import Loader, create_loader
 
 from ._errors import SpecError
 
 if TYPE_CHECKING:
+    from botocore.loaders import Loader
     from botocore.model import OperationModel, ServiceModel, Shape
 
 __all__ = ["Operation", "TokenSpec", "register", "resolve", "spec_for", "unregister"]
@@ -230,6 +230,8 @@ _builtin(
 
 @functools.lru_cache(maxsize=1)
 def _loader() -> Loader:
+    from botocore.loaders import create_loader  # slow to import; a walk with a client has it
+
     return create_loader()
 
 
