@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     # What _LAZY loads on first use, seen eagerly by type checkers, IDEs and mkdocstrings.
     from . import testing as testing
     from ._async import AsyncWalk, aitems, apages
+    from ._fastparse import fast_parsing
     from ._parallel import parallel_items, parallel_pages
     from ._shards import Shard, shards
 
@@ -45,6 +46,7 @@ __all__ = [
     "__version__",
     "aitems",
     "apages",
+    "fast_parsing",
     "is_retryable",
     "items",
     "pages",
@@ -63,6 +65,7 @@ _LAZY: dict[str, str] = {
     "Shard": "_shards",
     "aitems": "_async",
     "apages": "_async",
+    "fast_parsing": "_fastparse",
     "parallel_items": "_parallel",
     "parallel_pages": "_parallel",
     "shards": "_shards",
