@@ -574,7 +574,7 @@ def test_any_stop_then_resume_yields_every_item_once_in_segment_order(
 def test_shards_of_a_plain_callable_run_on_its_object() -> None:
     fake = FakeTable([[2, 1], [0], [3]])
     shards = pagewalk.shards(fake.scan, total_segments=3, token_spec=SPEC)
-    assert shards[0].operation == "FakeTable.scan"
+    assert shards[0].operation == f"{__name__}.FakeTable.scan"
     items = [
         item
         for shard in shards

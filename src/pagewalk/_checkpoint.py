@@ -17,9 +17,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ._errors import SpecError
+from ._errors import SpecError, short_repr
 
-__all__ = ["Checkpoint", "decode_value", "encode_value", "params_digest"]
+__all__ = [
+    "Checkpoint",
+    "check_format",
+    "decode_value",
+    "encode_value",
+    "load_json",
+    "params_digest",
+]
 
 _FORMAT = "pagewalk.checkpoint/1"
 
@@ -49,25 +56,57 @@ def encode_value(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint: {value!r}")
 
 
-def decode_value(data: Any) -> Any:
-    """The inverse of :func:`encode_value`."""
+MAX_DEPTH = 64
+"""How deeply values may nest in a checkpoint or shard: far more than any real token needs
+(a DynamoDB key is three levels), far less than what would exhaust Python's recursion limit."""
+
+_TAGS = ("$bytes", "$decimal", "$datetime", "$set", "$map")
+
+
+def decode_value(data: Any, _depth: int = 0) -> Any:
+    """The inverse of :func:`encode_value`.
+
+    Raises:
+        ValueError: ``data`` is not something :func:`encode_value` writes (an unknown or
+            malformed tag, a value nested deeper than ``MAX_DEPTH``).
+    """
+    if _depth > MAX_DEPTH:
+        raise ValueError(f"values are nested deeper than {MAX_DEPTH} levels")
     if isinstance(data, list):
-        return [decode_value(item) for item in data]
+        return [decode_value(item, _depth + 1) for item in data]
     if not isinstance(data, dict):
         return data
-    if len(data) == 1:
-        ((tag, inner),) = data.items()
+    tags = [key for key in data if isinstance(key, str) and key.startswith("$")]
+    if not tags:
+        return {key: decode_value(item, _depth + 1) for key, item in data.items()}
+    if len(data) != 1 or tags[0] not in _TAGS:
+        raise ValueError(
+            f"unknown tagged value {short_repr(tags[0])} (known: {', '.join(_TAGS)}, alone in an "
+            "object)"
+        )
+    tag, inner = tags[0], data[tags[0]]
+    if tag == "$map":
+        if not isinstance(inner, dict):
+            raise ValueError(f"$map must hold an object, got {type(inner).__name__}")
+        return {key: decode_value(item, _depth + 1) for key, item in inner.items()}
+    if tag == "$set":
+        if not isinstance(inner, list):
+            raise ValueError(f"$set must hold a list, got {type(inner).__name__}")
+        members = [decode_value(item, _depth + 1) for item in inner]
+        try:
+            return set(members)
+        except TypeError as exc:
+            raise ValueError(f"$set holds an unhashable value ({exc})") from None
+    if not isinstance(inner, str):
+        raise ValueError(f"{tag} must hold a string, got {type(inner).__name__}")
+    try:
         if tag == "$bytes":
             return base64.b64decode(inner, validate=True)
         if tag == "$decimal":
             return Decimal(inner)
-        if tag == "$datetime":
-            return datetime.datetime.fromisoformat(inner)
-        if tag == "$set":
-            return {decode_value(item) for item in inner}
-        if tag == "$map":
-            return {key: decode_value(item) for key, item in inner.items()}
-    return {key: decode_value(item) for key, item in data.items()}
+        return datetime.datetime.fromisoformat(inner)
+    except (ValueError, ArithmeticError) as exc:  # binascii.Error, decimal.InvalidOperation
+        raise ValueError(f"{tag} {short_repr(inner)} is malformed") from exc
 
 
 def canonical_json(value: Any) -> str:
@@ -98,6 +137,8 @@ class Checkpoint:
         segment: the segment of a parallel scan this position belongs to.
         total_segments: for a parallel scan, how many segments it has.
         segments: for a parallel scan, the position of every unfinished segment.
+        result_key: the result list ``skip`` and ``items`` count, when the walk yielded
+            another than the mapping's first (``items(..., result_key="CommonPrefixes")``).
 
     >>> cp = Checkpoint("s3.ListObjectsV2", "0" * 32, {"ContinuationToken": "abc"}, skip=3)
     >>> Checkpoint.from_json(cp.to_json()) == cp
@@ -113,6 +154,7 @@ class Checkpoint:
     segment: int | None = None
     total_segments: int | None = None
     segments: tuple[Checkpoint, ...] = ()
+    result_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (tagged values included); :meth:`from_dict` reads it back."""
@@ -130,53 +172,103 @@ class Checkpoint:
         if self.total_segments is not None:
             data["total_segments"] = self.total_segments
             data["segments"] = [segment.to_dict() for segment in self.segments]
+        if self.result_key is not None:
+            data["result_key"] = self.result_key
         return data
 
     def to_json(self) -> str:
         """The checkpoint as a JSON string."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
+    def to_starting_token(self) -> str:
+        """The starting token botocore's paginator (and the AWS CLI's ``--starting-token``)
+        accepts for this position: ``PaginationConfig={"StartingToken": ...}``.
+
+        A position inside a page becomes botocore's ``boto_truncate_amount``; botocore skips
+        that many items of the first page it fetches, so give its paginator a ``PageSize`` at
+        least that large (the walk's ``page_size`` is). The token holds no parameter digest:
+        call the paginator with the walk's parameters.
+
+        Returns:
+            botocore's base64 token text.
+
+        Raises:
+            SpecError: the position has no botocore form: a parallel scan's checkpoint, an
+                operation botocore has no paginator for, or a walk of another result list
+                (``result_key=``) stopped inside a page.
+        """
+        from ._starting_token import to_starting_token
+
+        return to_starting_token(self)
+
     @classmethod
     def from_json(cls, text: str | bytes) -> Checkpoint:
         """Read a checkpoint written by :meth:`to_json`.
 
         Raises:
-            SpecError: the text is not a pagewalk checkpoint.
+            SpecError: the text is not a well-formed pagewalk checkpoint.
         """
-        try:
-            data = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise SpecError(f"not a pagewalk checkpoint: the text is not JSON ({exc})") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text, "checkpoint"))
 
     @classmethod
     def from_dict(cls, data: Any) -> Checkpoint:
         """Read a checkpoint from :meth:`to_dict` data.
 
+        Nothing in ``data`` is trusted: anything :meth:`to_dict` could not have written
+        (wrong types, negative counts, unknown tagged values, values nested too deeply,
+        segments without a scan or inside a segment) raises ``SpecError``.
+
         Raises:
-            SpecError: the data is not a pagewalk checkpoint.
+            SpecError: the data is not a well-formed pagewalk checkpoint.
         """
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise SpecError(
-                f"not a pagewalk checkpoint (expected a JSON object with format {_FORMAT!r})"
-            )
+        check_format(data, _FORMAT, "checkpoint")
         try:
-            operation = _typed(data, "operation", str)
-            digest = _typed(data, "params_digest", str)
-            tokens = decode_value(data.get("tokens", {}))
-            if not isinstance(tokens, dict):
-                raise TypeError("tokens must be an object")
-            counts = {name: _typed(data, name, int, 0) for name in ("skip", "pages", "items")}
-            if any(value < 0 for value in counts.values()):
-                raise ValueError("counts must not be negative")
-            segment = _typed(data, "segment", int, None)
-            total = _typed(data, "total_segments", int, None)
-            raw_segments = data.get("segments", [])
-            if not isinstance(raw_segments, list):
-                raise TypeError("segments must be a list")
-            segments = tuple(cls.from_dict(item) for item in raw_segments)
-        except (TypeError, ValueError, KeyError) as exc:
-            raise SpecError(f"not a valid pagewalk checkpoint: {exc}") from exc
+            checkpoint = cls._read(data, nested=False)
+        except (TypeError, ValueError, KeyError, RecursionError) as exc:
+            raise SpecError(
+                f"not a valid pagewalk checkpoint: {_reason(exc)}; resume with the checkpoint "
+                "text exactly as the walk wrote it"
+            ) from None
+        return checkpoint
+
+    @classmethod
+    def _read(cls, data: Any, *, nested: bool) -> Checkpoint:
+        if not isinstance(data, dict):
+            raise TypeError(f"a segment position must be an object, got {type(data).__name__}")
+        operation = _typed(data, "operation", str)
+        digest = _typed(data, "params_digest", str)
+        tokens = decode_value(_typed(data, "tokens", dict, {}))
+        if not isinstance(tokens, dict):
+            raise TypeError(f"field 'tokens' must hold an object, got {type(tokens).__name__}")
+        counts = {name: _typed(data, name, int, 0) for name in ("skip", "pages", "items")}
+        for name, value in counts.items():
+            if value < 0:
+                raise ValueError(f"field {name!r} must not be negative, got {value}")
+        segment = _typed(data, "segment", int, None)
+        total = _typed(data, "total_segments", int, None)
+        raw_segments = _typed(data, "segments", list, [])
+        result_key = _typed(data, "result_key", str, None)
+        if segment is not None and segment < 0:
+            raise ValueError(f"field 'segment' must not be negative, got {segment}")
+        if total is not None and total < 1:
+            raise ValueError(f"field 'total_segments' must be at least 1, got {total}")
+        if nested and (segment is None or total is not None or raw_segments):
+            raise ValueError("a segment's position must name its segment and hold no segments")
+        if total is None and raw_segments:
+            raise ValueError("only a parallel scan's checkpoint (with total_segments) has segments")
+        if total is not None:
+            if segment is not None:
+                raise ValueError("a parallel scan's checkpoint belongs to no single segment")
+            if tokens or counts["skip"]:
+                raise ValueError("a parallel scan's positions are in its segments, not at the top")
+            if not raw_segments:
+                raise ValueError(
+                    "a parallel scan's checkpoint must hold at least one unfinished segment "
+                    "(a finished scan has no checkpoint)"
+                )
+        segments = tuple(cls._read(item, nested=True) for item in raw_segments)
+        if any(position.operation != operation for position in segments):
+            raise ValueError("a segment's position names another operation than its scan")
         return cls(
             operation=operation,
             params_digest=digest,
@@ -187,18 +279,77 @@ class Checkpoint:
             segment=segment,
             total_segments=total,
             segments=segments,
+            result_key=result_key,
         )
 
     @classmethod
     def coerce(cls, value: Checkpoint | str | bytes) -> Checkpoint:
-        """Accept a checkpoint or its JSON text (``resume_from=``)."""
+        """Accept a checkpoint or its JSON text (``resume_from=``), checked as :meth:`from_dict`
+        checks JSON: a ``Checkpoint`` built in code must be one a walk could have written.
+
+        Raises:
+            SpecError: not a well-formed checkpoint.
+            TypeError: ``value`` is neither a checkpoint nor text.
+        """
         if isinstance(value, Checkpoint):
-            return value
+            try:
+                data = value.to_dict()
+            except (TypeError, ValueError) as exc:
+                raise SpecError(f"not a valid pagewalk checkpoint: {_reason(exc)}") from None
+            return cls.from_dict(data)
         if isinstance(value, (str, bytes)):
+            from ._starting_token import is_starting_token
+
+            if is_starting_token(value):
+                raise SpecError(
+                    "this is a botocore / AWS CLI starting token: it resumes a walk of one "
+                    "operation (pages(), items(), apages(), aitems() with resume_from=), not a "
+                    "parallel scan or a shard, which resume from their own checkpoint"
+                )
             return cls.from_json(value)
         raise TypeError(
             f"resume_from must be a pagewalk.Checkpoint or its JSON string, got {type(value).__name__}"
         )
+
+
+def load_json(text: Any, what: str) -> Any:
+    """Parse the JSON text of a checkpoint or shard; any failure is a ``SpecError``."""
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise SpecError(f"a pagewalk {what} is JSON text, got {type(text).__name__}")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise SpecError(
+            f"not a pagewalk {what}: the JSON is nested far deeper than any {what}"
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, too many int digits
+        raise SpecError(f"not a pagewalk {what}: the text is not JSON ({_reason(exc)})") from None
+
+
+def check_format(data: Any, expected: str, what: str) -> None:
+    """Refuse data that is not a JSON object of format ``expected``; say so if it is newer."""
+    found = data.get("format") if isinstance(data, dict) else None
+    if found == expected:
+        return
+    name, _, version = expected.partition("/")
+    if isinstance(found, str) and found.startswith(name + "/"):
+        found_version = found[len(name) + 1 :]
+        number = found_version.lstrip("0") if found_version.isascii() else ""
+        if number.isdigit() and (len(number), number) > (len(version), version):
+            raise SpecError(
+                f"this {what} has format {short_repr(found)}: it was written by a newer pagewalk, "
+                f"and this one reads {expected!r} only. Upgrade pagewalk to resume from it"
+            )
+        raise SpecError(f"this {what} has an unknown format {short_repr(found)}, not {expected!r}")
+    raise SpecError(f"not a pagewalk {what} (expected a JSON object with format {expected!r})")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "values are nested too deeply"
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _typed(data: Mapping[str, Any], name: str, kind: type, *default: Any) -> Any:
@@ -210,5 +361,8 @@ def _typed(data: Mapping[str, Any], name: str, kind: type, *default: Any) -> Any
     if value is None and default and default[0] is None:
         return None
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise TypeError(f"field {name!r} must be {kind.__name__}, got {type(value).__name__}")
+        raise TypeError(f"field {name!r} must be {_KINDS[kind]}, got {type(value).__name__}")
     return value
+
+
+_KINDS = {str: "a string", int: "an integer", dict: "an object", list: "a list"}

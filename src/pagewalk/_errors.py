@@ -12,12 +12,30 @@ raises only these::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import reprlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._checkpoint import Checkpoint
 
-__all__ = ["PagewalkError", "SpecError", "TokenLoopError"]
+__all__ = ["PagewalkError", "SpecError", "TokenLoopError", "short_repr"]
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlevel = 2
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)``, shortened to fit in one line of an error message.
+
+    A user may pass anything where pagewalk expected an option or a method (a 50,000-item
+    response dict, say); an error message quotes at most a glimpse of it.
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a broken __repr__ must not replace the error being reported
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 class PagewalkError(Exception):

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from ._checkpoint import Checkpoint, decode_value, encode_value
+from ._checkpoint import Checkpoint, check_format, decode_value, encode_value, load_json
 from ._cursor import Cursor
-from ._errors import SpecError
+from ._errors import SpecError, short_repr
 from ._parallel import SEGMENT, TOTAL_SEGMENTS, plan_segments
 from ._plan import OPTION_NAMES, Mode, check_no_unknown_options, make_plan
 from ._spec import TokenSpec
@@ -110,7 +110,9 @@ class Shard:
         name = self.operation.rpartition(".")[2]
         found: Callable[..., Any] | None = getattr(client, name, None)
         if not callable(found):
-            raise TypeError(f"this shard scans {self.operation}, but {client!r} has no {name}()")
+            raise TypeError(
+                f"this shard scans {self.operation}, but {short_repr(client)} has no {name}()"
+            )
         return found
 
     def _walk(self, client: Any, mode: Mode, options: dict[str, Any]) -> Walk[Any]:
@@ -126,6 +128,13 @@ class Shard:
             options.setdefault("page_size", self.page_size)
         params = {**self.params, SEGMENT: self.segment, TOTAL_SEGMENTS: self.total_segments}
         plan = make_plan(self._method(client), mode, params, segment=self.segment, **options)
+        tokens = [name for name in plan.spec.input_tokens if name in self.params]
+        if tokens:
+            raise SpecError(
+                f"this shard's params hold the input token {', '.join(tokens)}, which shards() "
+                "never writes: a shard continues from its checkpoint, never from a parameter",
+                operation=self.operation,
+            )
         cursor = Cursor(plan)
         return Walk(run(cursor), cursor)
 
@@ -150,39 +159,58 @@ class Shard:
         """Read a shard written by :meth:`to_json`.
 
         Raises:
-            SpecError: the text is not a pagewalk shard.
+            SpecError: the text is not a well-formed pagewalk shard.
         """
-        try:
-            data = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise SpecError(f"not a pagewalk shard: the text is not JSON ({exc})") from exc
-        return cls.from_dict(data)
+        return cls.from_dict(load_json(text, "shard"))
 
     @classmethod
     def from_dict(cls, data: Any) -> Shard:
         """Read a shard from :meth:`to_dict` data.
 
+        Nothing in ``data`` is trusted: anything :meth:`to_dict` could not have written raises
+        ``SpecError`` (the checkpoint inside is read as :meth:`Checkpoint.from_dict` reads one).
+
         Raises:
-            SpecError: the data is not a pagewalk shard.
+            SpecError: the data is not a well-formed pagewalk shard.
         """
-        if not isinstance(data, dict) or data.get("format") != _SHARD_FORMAT:
-            raise SpecError(
-                f"not a pagewalk shard (expected a JSON object with format {_SHARD_FORMAT!r})"
-            )
-        operation, params = data.get("operation"), decode_value(data.get("params", {}))
-        segment, total = data.get("segment"), data.get("total_segments")
-        page_size = data.get("page_size")
-        if (
-            not isinstance(operation, str)
-            or not isinstance(params, dict)
-            or not _is_int(total, 1)
-            or not _is_int(segment, 0)
-            or segment >= total
-            or (page_size is not None and not _is_int(page_size, 1))
-        ):
-            raise SpecError(f"not a valid pagewalk shard: {data!r}")
+        check_format(data, _SHARD_FORMAT, "shard")
+        operation, segment = data.get("operation"), data.get("segment")
+        total, page_size = data.get("total_segments"), data.get("page_size")
+        problem = None
+        if not isinstance(operation, str):
+            problem = "'operation' must be a string"
+        elif not _is_int(total, 1):
+            problem = "'total_segments' must be an integer >= 1"
+        elif not _is_int(segment, 0) or segment >= total:
+            problem = "'segment' must be an integer from 0 to total_segments - 1"
+        elif page_size is not None and not _is_int(page_size, 1):
+            problem = "'page_size' must be an integer >= 1 or null"
+        elif not isinstance(data.get("params", {}), dict):
+            problem = "'params' must be an object"
+        if problem is not None:
+            raise SpecError(f"not a valid pagewalk shard: {problem}")
+        try:
+            params = decode_value(data.get("params", {}))
+        except (ValueError, RecursionError) as exc:
+            raise SpecError(f"not a valid pagewalk shard: its params: {exc}") from None
+        if not isinstance(params, dict):
+            raise SpecError("not a valid pagewalk shard: 'params' must hold an object")
+        for name in params:
+            if "_" in name or name in (SEGMENT, TOTAL_SEGMENTS):
+                raise SpecError(
+                    f"not a valid pagewalk shard: {short_repr(name)} is not a request parameter "
+                    "a shard can hold (shards() never writes it)"
+                )
         raw = data.get("checkpoint")
         checkpoint = None if raw is None else Checkpoint.from_dict(raw)
+        if checkpoint is not None and (
+            checkpoint.operation != operation or checkpoint.segment != segment
+        ):
+            raise SpecError(
+                f"not a valid pagewalk shard: its checkpoint belongs to segment "
+                f"{checkpoint.segment} of {short_repr(checkpoint.operation)}, not to segment "
+                f"{segment} of {short_repr(operation)}"
+            )
         return cls(operation, params, segment, total, checkpoint, page_size)
 
 

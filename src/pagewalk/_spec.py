@@ -445,10 +445,24 @@ def describe(method: Callable[..., Any]) -> Operation:
             api_name=api_name,
             operation_model=service_model.operation_model(api_name),
         )
-    label = getattr(method, "__qualname__", None) or getattr(method, "__name__", None)
-    return Operation(
-        name=str(label or repr(method)), service=None, api_name=None, operation_model=None
-    )
+    return Operation(name=callable_name(method), service=None, api_name=None, operation_model=None)
+
+
+def callable_name(method: Callable[..., Any]) -> str:
+    """A plain callable's stable identity: ``module.qualified_name``, the same in every process.
+
+    A ``functools.partial`` is named after the function it wraps (however deeply), a callable
+    object after its class; never after ``repr()``, which holds a memory address.
+    """
+    target: Any = method
+    while isinstance(target, functools.partial):
+        target = target.func
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+    if not isinstance(name, str):
+        target = type(target)  # a callable object: its class is what stays the same
+        name = target.__qualname__
+    module = getattr(target, "__module__", None)
+    return f"{module}.{name}" if isinstance(module, str) and module else name
 
 
 _resolved: dict[tuple[str, str | None, str, int], TokenSpec | None] = {}
