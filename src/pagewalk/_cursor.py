@@ -250,6 +250,11 @@ class Cursor:
         self._result = compiled_results[index] if compiled_results else None
         self._result_path = spec.result_keys[index] if spec.result_keys else None
         self._more = compiled_more
+        self._others = tuple(
+            (path, compiled)
+            for path, compiled in zip(spec.result_keys, compiled_results, strict=True)
+            if path != self._result_path
+        )
         # Frontier, advanced by receive().
         self._send: Position | None = plan.start
         self._seen: set[Any] = {_token_key(plan.start.tokens)} if plan.start.tokens else set()
@@ -341,6 +346,8 @@ class Cursor:
                 sliced = truncated = True
             if sliced and self._result_path is not None:
                 page = _replace_result(response, self._result_path, items)
+            if send.skip and plan.mode == "pages":
+                page = self._without_other_results(page)
         else:
             truncated = False
         count = len(items)
@@ -370,6 +377,16 @@ class Cursor:
             last=self._send is None and self._failure is None,
         )
         return Page(page, items, send, after, info)
+
+    def _without_other_results(self, page: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``page`` resumed inside it, without its other result lists, as botocore does: the
+        walk that stopped there delivered them whole (only the first list is cut at
+        ``max_items``, and only it is counted by ``skip`` and ``boto_truncate_amount``)."""
+        for path, compiled in self._others:
+            sample = compiled.search(page)
+            if isinstance(sample, list) and sample:
+                page = _replace_result(page, path, [])
+        return page
 
     def _next_tokens(self, response: Mapping[str, Any], sent: Position) -> dict[str, Any] | None:
         """The tokens of the next request, or ``None`` at the end (or on a deferred failure)."""

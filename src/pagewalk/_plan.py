@@ -16,6 +16,7 @@ from ._errors import SpecError
 from ._pacing import PER_WALK, RateLimit, coerce_rate_limit
 from ._retry import Retry
 from ._spec import Operation, TokenSpec, resolve
+from ._starting_token import read_resume_from
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -92,7 +93,12 @@ class Plan:
             pages=position.pages,
             items=position.items,
             segment=self.segment,
+            result_key=self.result_key if self.result_key != self._first_result_key else None,
         )
+
+    @property
+    def _first_result_key(self) -> str | None:
+        return self.spec.result_keys[0] if self.spec.result_keys else None
 
 
 def check_int(name: str, value: Any, minimum: int) -> int | None:
@@ -219,7 +225,7 @@ def make_plan(
             raise ValueError(
                 f"give either a starting token ({', '.join(start_tokens)}) or resume_from, not both"
             )
-        checkpoint = Checkpoint.coerce(resume_from)
+        checkpoint = read_resume_from(resume_from, operation, spec, digest, chosen, segment)
         check_checkpoint(checkpoint, operation.name, digest, segment)
         start = Position(
             dict(checkpoint.tokens), checkpoint.skip, checkpoint.pages, checkpoint.items
