@@ -8,20 +8,219 @@ length, and a walk iterated from two threads at once says so.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 import pagewalk
-from pagewalk import TokenSpec
+from pagewalk import PagewalkError, TokenSpec
 
 SPEC = TokenSpec("NextToken", "NextToken", result_key="Items")
 
 
 def client_error(code: str = "AccessDenied") -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": "no"}}, "Scan")
+
+
+class Service:
+    """A paged service: page ``i`` (0-based) answers token ``str(i)`` (none for page 0) with two
+    items; ``fail`` maps a page to the error its next call raises (once)."""
+
+    def __init__(self, pages: int = 4) -> None:
+        self.pages = pages
+        self.fail: dict[int, BaseException] = {}
+        self.calls: list[int] = []
+        self.entered = threading.Event()
+        self.release: threading.Event | None = None
+
+    def page(self, NextToken: str | None = None) -> dict[str, Any]:
+        number = int(NextToken or 0)
+        self.calls.append(number)
+        if self.release is not None:
+            self.entered.set()
+            assert self.release.wait(10)
+        if number in self.fail:
+            raise self.fail.pop(number)
+        response: dict[str, Any] = {"Items": [f"{number}a", f"{number}b"]}
+        if number + 1 < self.pages:
+            response["NextToken"] = str(number + 1)
+        return response
+
+    def list_things(self, NextToken: str | None = None) -> dict[str, Any]:
+        return self.page(NextToken)
+
+    async def alist_things(self, NextToken: str | None = None) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return self.page(NextToken)
+
+
+EVERY_ITEM = [f"{page}{half}" for page in range(4) for half in "ab"]
+
+Start = Callable[..., "pagewalk.Walk[Any]"]
+SYNC_WALKS: dict[str, Start] = {
+    "plain": lambda service, **options: pagewalk.items(
+        service.list_things, token_spec=SPEC, **options
+    ),
+    "prefetch": lambda service, **options: pagewalk.items(
+        service.list_things, token_spec=SPEC, prefetch_pages=2, **options
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# 4. A walk that stopped on an error stays stopped
+
+
+@pytest.mark.parametrize("kind", sorted(SYNC_WALKS))
+def test_failed_walk_iterated_again_raises_and_points_at_its_checkpoint(kind: str) -> None:
+    service = Service()
+    denied = client_error()
+    service.fail = {2: denied}
+    walk = SYNC_WALKS[kind](service, retry_policy=None)
+    seen: list[str] = []
+    with pytest.raises(ClientError) as first:
+        seen.extend(walk)
+    assert first.value is denied  # the service's error, unchanged, the first time
+    for _ in range(2):
+        with pytest.raises(PagewalkError, match=r"resume_from=walk\.checkpoint") as again:
+            list(walk)
+        assert again.value.__cause__ is denied
+        assert again.value.checkpoint == walk.checkpoint
+    checkpoint = walk.checkpoint
+    assert checkpoint is not None
+    rest = SYNC_WALKS[kind](service, resume_from=checkpoint)
+    assert seen + list(rest) == EVERY_ITEM
+
+
+def test_failed_parallel_scan_iterated_again_raises_and_points_at_its_checkpoint() -> None:
+    fake = FailingScan()
+    walk = pagewalk.parallel_items(
+        fake.scan, total_segments=3, max_workers=1, token_spec=SPEC, retry_policy=None
+    )
+    with pytest.raises(ClientError):
+        list(walk)
+    with pytest.raises(PagewalkError, match=r"resume_from=walk\.checkpoint") as again:
+        list(walk)
+    assert again.value.checkpoint is not None
+    assert again.value.checkpoint == walk.checkpoint
+
+
+async def drain(walk: pagewalk.AsyncWalk[str], into: list[str]) -> None:
+    # One by one: the items before an error must be kept.
+    async for item in walk:
+        into.append(item)  # noqa: PERF401
+
+
+def test_failed_async_walk_iterated_again_raises_and_points_at_its_checkpoint() -> None:
+    service = Service()
+    denied = client_error()
+    service.fail = {2: denied}
+
+    async def main() -> list[str]:
+        walk = pagewalk.aitems(service.alist_things, token_spec=SPEC, retry_policy=None)
+        seen: list[str] = []
+        with pytest.raises(ClientError) as first:
+            await drain(walk, seen)
+        assert first.value is denied
+        with pytest.raises(PagewalkError, match=r"resume_from=walk\.checkpoint") as again:
+            await drain(walk, seen)
+        assert again.value.__cause__ is denied
+        checkpoint = walk.checkpoint
+        assert again.value.checkpoint == checkpoint is not None
+        rest = pagewalk.aitems(service.alist_things, token_spec=SPEC, resume_from=checkpoint)
+        return seen + [item async for item in rest]
+
+    assert asyncio.run(main()) == EVERY_ITEM
+
+
+@pytest.mark.parametrize("kind", sorted(SYNC_WALKS))
+def test_walk_that_ran_to_its_end_stays_exhausted(kind: str) -> None:
+    walk = SYNC_WALKS[kind](Service())
+    assert list(walk) == EVERY_ITEM
+    assert list(walk) == []
+    walk.close()
+    assert list(walk) == []
+
+
+@pytest.mark.parametrize("kind", sorted(SYNC_WALKS))
+def test_walk_stopped_by_a_limit_stays_exhausted_after_close(kind: str) -> None:
+    with SYNC_WALKS[kind](Service(), max_items=3) as walk:
+        assert list(walk) == EVERY_ITEM[:3]
+    assert list(walk) == []
+    assert walk.checkpoint is not None
+
+
+@pytest.mark.parametrize("kind", sorted(SYNC_WALKS))
+def test_walk_closed_before_its_end_raises_when_iterated_again(kind: str) -> None:
+    service = Service()
+    walk = SYNC_WALKS[kind](service)
+    seen = [next(walk), next(walk), next(walk)]
+    walk.close()
+    with pytest.raises(PagewalkError, match="closed before its end") as again:
+        next(walk)
+    checkpoint = again.value.checkpoint
+    assert checkpoint is not None
+    assert checkpoint == walk.checkpoint
+    rest = SYNC_WALKS[kind](service, resume_from=checkpoint)
+    assert seen + list(rest) == EVERY_ITEM
+
+
+def test_async_walk_closed_before_its_end_raises_when_iterated_again() -> None:
+    async def main() -> None:
+        walk = pagewalk.aitems(Service().alist_things, token_spec=SPEC)
+        await walk.__anext__()
+        await walk.aclose()
+        with pytest.raises(PagewalkError, match="closed before its end"):
+            await walk.__anext__()
+
+    asyncio.run(main())
+
+
+def test_a_break_out_of_the_loop_is_not_an_error() -> None:
+    walk = pagewalk.items(Service().list_things, token_spec=SPEC)
+    for item in walk:
+        if item == "1a":
+            break
+    assert list(walk) == EVERY_ITEM[3:]
+
+
+# --------------------------------------------------------------------------------------------
+# 11. One walk, two threads
+
+
+@pytest.mark.parametrize("kind", sorted(SYNC_WALKS))
+def test_walk_iterated_from_two_threads_says_it_is_not_thread_safe(kind: str) -> None:
+    service = Service()
+    service.release = threading.Event()
+    walk = SYNC_WALKS[kind](service)
+    first: list[str] = []
+    thread = threading.Thread(target=lambda: first.append(next(walk)))
+    thread.start()
+    try:
+        assert service.entered.wait(10)  # the other thread is inside the walk, in a request
+        with pytest.raises(PagewalkError, match="one thread at a time"):
+            next(walk)
+    finally:
+        service.release.set()
+        thread.join(10)
+    # The refusal did not disturb the walk: it continues where the other thread left it.
+    assert first + list(walk) == EVERY_ITEM
+
+
+def test_async_walk_advanced_by_two_tasks_at_once_says_so() -> None:
+    async def main() -> list[str]:
+        walk = pagewalk.aitems(Service().alist_things, token_spec=SPEC)
+        first = asyncio.create_task(walk.__anext__())
+        await asyncio.sleep(0)  # the task is inside the walk, awaiting its first page
+        with pytest.raises(PagewalkError, match="one thread at a time"):
+            await walk.__anext__()
+        return [await first] + [item async for item in walk]
+
+    assert asyncio.run(main()) == EVERY_ITEM
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,4 +268,3 @@ def test_parallel_scan_sends_few_requests_after_a_fatal_error() -> None:
     )
     everything = seen + list(rest)
     assert sorted(everything) == sorted(f"{s}/{p}" for s in range(1000) for p in range(2))
-

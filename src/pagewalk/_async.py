@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Attempt, Cursor, Page, WalkState, WalkStats, delivering
+from ._cursor import Attempt, Cursor, Iteration, Page, WalkState, WalkStats, delivering
 from ._pacing import PER_WALK, RateLimit
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
@@ -138,12 +138,27 @@ class AsyncWalk(Generic[T_co]):
     def __init__(self, iterator: AsyncGenerator[T_co, None], state: WalkState) -> None:
         self._iterator = iterator
         self._state = state
+        self._iteration = Iteration(state)
 
     def __aiter__(self) -> AsyncWalk[T_co]:
         return self
 
     async def __anext__(self) -> T_co:
-        return await self._iterator.__anext__()
+        iteration = self._iteration
+        try:
+            iteration.take()
+        except IndexError:
+            iteration.busy()
+        try:
+            return await self._iterator.__anext__()
+        except StopAsyncIteration:
+            iteration.ended()
+            raise
+        except BaseException as exc:
+            iteration.failed(exc)
+            raise
+        finally:
+            iteration.give(None)
 
     @property
     def checkpoint(self) -> Checkpoint | None:
@@ -158,7 +173,12 @@ class AsyncWalk(Generic[T_co]):
         return self._state.stats
 
     async def aclose(self) -> None:
-        """Stop the walk and any prefetch task; the checkpoint stays where it is."""
+        """Stop the walk and any prefetch task; the checkpoint stays where it is.
+
+        Iterating a walk closed before its end raises [`PagewalkError`][pagewalk.PagewalkError]
+        (continue with ``resume_from=walk.checkpoint``); one that had ended stays exhausted.
+        """
+        self._iteration.closed()
         await self._iterator.aclose()
 
     async def __aenter__(self) -> AsyncWalk[T_co]:
@@ -243,6 +263,7 @@ def apages(
         on_page=on_page,
         prefetch_pages=prefetch_pages,
         rate_limit=rate_limit,
+        asynchronous=True,
     )
     return _start(plan)
 
@@ -284,5 +305,6 @@ def aitems(
         prefetch_pages=prefetch_pages,
         rate_limit=rate_limit,
         result_key=result_key,
+        asynchronous=True,
     )
     return _start(plan)

@@ -17,9 +17,9 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from ._checkpoint import Checkpoint, canonical_json
 from ._errors import PagewalkError, TokenLoopError
@@ -30,6 +30,7 @@ __all__ = [
     "Attempt",
     "Budget",
     "Cursor",
+    "Iteration",
     "Page",
     "PageInfo",
     "WalkState",
@@ -503,6 +504,84 @@ class WalkState(Protocol):
 
     @property
     def stats(self) -> WalkStats: ...
+
+
+class Iteration:
+    """How a walk object (sync or async) is iterated: by one caller at a time, and never into a
+    silent end after an error or a ``close()``.
+
+    Around advancing its iterator, the walk object takes its turn with ``take()`` (and calls
+    :meth:`busy` when that raises ``IndexError``) and gives it back with ``give(None)``; it calls
+    :meth:`failed` when advancing raised, and :meth:`ended` when the iterator said it is
+    exhausted: an exhausted generator cannot tell a complete walk from one that stopped on an
+    error, so a walk that failed or was closed before its end raises there instead of ending,
+    which would look like a complete walk to a retry loop.
+    """
+
+    __slots__ = ("_closed", "_exhausted", "_failure", "_state", "give", "take")
+
+    def __init__(self, state: WalkState) -> None:
+        self._state = state
+        self._failure: BaseException | None = None
+        self._closed = False
+        self._exhausted = False
+        # One turn to advance the walk, taken and given back for every page or item: a list's
+        # pop and append are atomic and cost far less than a lock's acquire and release.
+        turn: list[None] = [None]
+        self.take: Callable[[], None] = turn.pop
+        self.give: Callable[[None], None] = turn.append
+
+    def busy(self) -> NoReturn:
+        """Refuse to advance the walk while another caller advances it.
+
+        Raises:
+            PagewalkError: always.
+        """
+        raise PagewalkError(
+            "this walk is already being advanced by another thread (or task, or its own "
+            "on_page): a walk is not thread-safe and must be iterated by one thread at a "
+            "time. Give each thread a walk of its own, or fetch in parallel with "
+            "pagewalk.parallel_pages()/parallel_items().",
+            operation=self._operation(),
+        ) from None
+
+    def failed(self, exc: BaseException) -> None:
+        """Advancing the walk raised ``exc``: the walk stopped there."""
+        if self._failure is None:
+            self._failure = exc
+
+    def closed(self) -> None:
+        """The walk was closed."""
+        self._closed = True
+
+    def ended(self) -> None:
+        """The iterator is exhausted: return if the walk really ended, else raise.
+
+        Raises:
+            PagewalkError: the walk stopped on an error, or was closed before its end.
+        """
+        if self._exhausted:
+            return
+        failure = self._failure
+        if failure is not None:
+            raise PagewalkError(
+                f"this walk stopped on an error ({type(failure).__name__}) and cannot be "
+                "iterated again: continue it in a new walk with resume_from=walk.checkpoint",
+                operation=self._operation(),
+                checkpoint=self._state.checkpoint,
+            ) from failure
+        if self._closed and self._state.checkpoint is not None:
+            raise PagewalkError(
+                "this walk was closed before its end and cannot be iterated again: continue it "
+                "in a new walk with resume_from=walk.checkpoint",
+                operation=self._operation(),
+                checkpoint=self._state.checkpoint,
+            )
+        self._exhausted = True
+
+    def _operation(self) -> str | None:
+        checkpoint = self._state.checkpoint
+        return checkpoint.operation if checkpoint is not None else None
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from . import _sleep
 from ._checkpoint import Checkpoint
-from ._cursor import Attempt, Cursor, Page, WalkState, WalkStats, delivering
+from ._cursor import Attempt, Cursor, Iteration, Page, WalkState, WalkStats, delivering
 from ._pacing import PER_WALK, RateLimit
 from ._plan import DEFAULT_RETRY, Plan, make_plan
 from ._retry import Retry
@@ -83,12 +83,27 @@ class Walk(Generic[T_co]):
         self._iterator = iterator
         self._state = state
         self._on_close = on_close
+        self._iteration = Iteration(state)
 
     def __iter__(self) -> Walk[T_co]:
         return self
 
     def __next__(self) -> T_co:
-        return next(self._iterator)
+        iteration = self._iteration
+        try:
+            iteration.take()
+        except IndexError:
+            iteration.busy()
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            iteration.ended()
+            raise
+        except BaseException as exc:
+            iteration.failed(exc)
+            raise
+        finally:
+            iteration.give(None)
 
     @property
     def checkpoint(self) -> Checkpoint | None:
@@ -103,7 +118,12 @@ class Walk(Generic[T_co]):
         return self._state.stats
 
     def close(self) -> None:
-        """Stop the walk and any background work; the checkpoint stays where it is."""
+        """Stop the walk and any background work; the checkpoint stays where it is.
+
+        Iterating a walk closed before its end raises [`PagewalkError`][pagewalk.PagewalkError]
+        (continue with ``resume_from=walk.checkpoint``); one that had ended stays exhausted.
+        """
+        self._iteration.closed()
         close = getattr(self._iterator, "close", None)
         if close is not None:
             close()
