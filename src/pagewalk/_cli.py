@@ -370,6 +370,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
                 "another --checkpoint"
             ) from exc
         raise UsageError(_cli_names(one_line(exc))) from exc
+    except ParamValidationError as exc:
+        raise UsageError(_usage_message(exc)) from exc
     except (TypeError, ValueError) as exc:
         raise UsageError(_cli_names(one_line(exc))) from exc
 
@@ -408,8 +410,7 @@ def _print_walk(
                 value = {key: item for key, item in value.items() if key != "ResponseMetadata"}
             line = to_json_line(value, ascii_only=ascii_only) + "\n"
             with signals.held():
-                out.write(line)
-                out.flush()
+                _write(out, line, store)
                 if store is not None:
                     store.advance(walk.checkpoint)
             progress.update(walk)
@@ -421,6 +422,26 @@ def _print_walk(
             with signals.held():
                 store.flush()
         progress.end()
+
+
+class _OutputFailed(CommandFailed):
+    """stdout cannot be written (a full disk, a closed file): the line was not printed."""
+
+
+def _write(out: TextIO, line: str, store: CheckpointFile | None) -> None:
+    """Print one line; if it cannot be written the checkpoint stays before it."""
+    try:
+        out.write(line)
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: stdout was closed
+        raise _OutputFailed(
+            _stop_message(
+                store.path if store else None,
+                f"cannot write the output: {one_line(exc)}; the last line may be cut short",
+            )
+        ) from exc
 
 
 def _usage_message(exc: Exception) -> str:
@@ -464,6 +485,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _say(err, str(exc))
         return EXIT_USAGE
+    except _OutputFailed as exc:
+        _say(err, str(exc))
+        _silence_stdout()  # Python would try to flush what could not be written at exit
+        return EXIT_FAILED
     except CommandFailed as exc:
         _say(err, str(exc))
         return EXIT_FAILED

@@ -7,6 +7,7 @@ of one page, or that the error must propagate. The sync and async drivers do the
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from botocore.exceptions import (
     ConnectionError as BotocoreConnectionError,
 )
 
-__all__ = ["PageAttempts", "Retry", "is_retryable", "is_token_error"]
+from ._errors import short_repr
 
 # botocore's standard retry mode (retries/standard.py: throttling and transient codes) plus
 # the throttling and availability codes individual services use.
@@ -181,27 +182,40 @@ class Retry:
             or not isinstance(self.attempts, int)
             or self.attempts < 1
         ):
-            raise ValueError(f"Retry(attempts=...) must be an int >= 1, got {self.attempts!r}")
+            raise ValueError(
+                f"Retry(attempts=...) must be an int >= 1, got {short_repr(self.attempts)}"
+            )
         for name in ("initial", "maximum", "multiplier"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"Retry({name}=...) must be a number >= 0, got {value!r}")
+            if not _finite_number(value) or value < 0:
+                raise ValueError(
+                    f"Retry({name}=...) must be a finite number >= 0 (seconds), got "
+                    f"{short_repr(value)}"
+                )
         if self.multiplier < 1:
             raise ValueError(f"Retry(multiplier=...) must be >= 1, got {self.multiplier!r}")
-        if self.timeout is not None and (
-            isinstance(self.timeout, bool)
-            or not isinstance(self.timeout, (int, float))
-            or self.timeout <= 0
-        ):
+        if self.timeout is not None and (not _finite_number(self.timeout) or self.timeout <= 0):
             raise ValueError(
-                f"Retry(timeout=...) must be a number > 0 or None, got {self.timeout!r}"
+                "Retry(timeout=...) must be a finite number > 0 (seconds), or None for no "
+                f"bound, got {short_repr(self.timeout)}"
             )
         if self.retry_on is not None and not callable(self.retry_on):
-            raise TypeError(f"Retry(retry_on=...) must be callable, got {self.retry_on!r}")
+            raise TypeError(
+                f"Retry(retry_on=...) must be callable, got {short_repr(self.retry_on)}"
+            )
 
     def delay_bound(self, retry: int) -> float:
-        """The upper bound of the backoff before retry number ``retry`` (1-based)."""
-        return float(min(self.maximum, self.initial * self.multiplier ** (retry - 1)))
+        """The upper bound of the backoff before retry number ``retry`` (1-based).
+
+        It saturates at ``maximum``, for any number of retries.
+        """
+        if self.initial == 0:
+            return 0.0
+        try:
+            bound = self.initial * float(self.multiplier) ** (retry - 1)
+        except OverflowError:  # the growth passed any float long after reaching maximum
+            return float(self.maximum)
+        return float(min(self.maximum, bound))
 
     def should_retry(self, exc: BaseException) -> bool:
         """Whether this policy's classifier lets ``exc`` be retried."""
@@ -227,6 +241,10 @@ class PageAttempts:
     ) -> None:
         self.policy = policy
         self.attempts = 0
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
         self._clock = clock
         self._rng = rng or _rng
         self._started = clock()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jmespath
 from botocore.exceptions import DataNotFoundError, UnknownServiceError
 
-from ._errors import SpecError
+from ._errors import SpecError, short_repr
 
 if TYPE_CHECKING:
     from botocore.loaders import Loader
@@ -35,7 +35,7 @@ def _as_tuple(value: str | tuple[str, ...] | list[str] | None, what: str) -> tup
     parts = (value,) if isinstance(value, str) else tuple(value)
     if not all(isinstance(part, str) and part for part in parts):
         raise SpecError(
-            f"TokenSpec.{what} must be a non-empty string or a tuple of them, got {value!r}"
+            f"TokenSpec.{what} must be a non-empty string or a tuple of them, got {short_repr(value)}"
         )
     return parts
 
@@ -85,6 +85,18 @@ class TokenSpec:
     _compiled: tuple[Any, ...] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        for what in ("input_token", "output_token", "result_key"):
+            value = getattr(self, what)
+            if value is not None and not isinstance(value, (str, tuple, list)):
+                raise SpecError(
+                    f"TokenSpec.{what} must be a string or a tuple of strings, got "
+                    f"{type(value).__name__} {short_repr(value)}"
+                )
+        if not isinstance(self.stop_on_same_token, bool):
+            raise SpecError(
+                "TokenSpec.stop_on_same_token must be True or False, got "
+                f"{type(self.stop_on_same_token).__name__} {short_repr(self.stop_on_same_token)}"
+            )
         inputs = _as_tuple(self.input_token, "input_token")
         outputs = _as_tuple(self.output_token, "output_token")
         results = _as_tuple(self.result_key, "result_key")
@@ -97,13 +109,20 @@ class TokenSpec:
             )
         for name in inputs:
             if not _IDENTIFIER.fullmatch(name):
-                raise SpecError(f"TokenSpec.input_token {name!r} must be a request parameter name")
+                raise SpecError(
+                    f"TokenSpec.input_token {short_repr(name)} must be a request parameter name"
+                )
         if self.limit_key is not None and not (
             isinstance(self.limit_key, str) and _IDENTIFIER.fullmatch(self.limit_key)
         ):
-            raise SpecError(f"TokenSpec.limit_key {self.limit_key!r} must be a parameter name")
+            raise SpecError(
+                f"TokenSpec.limit_key must be a request parameter name (a string), got "
+                f"{short_repr(self.limit_key)}"
+            )
         if self.more_results is not None and not isinstance(self.more_results, str):
-            raise SpecError(f"TokenSpec.more_results must be a string, got {self.more_results!r}")
+            raise SpecError(
+                f"TokenSpec.more_results must be a string, got {short_repr(self.more_results)}"
+            )
         # Normalise lists to tuples so that specs compare and hash by value.
         object.__setattr__(self, "input_token", inputs[0] if len(inputs) == 1 else inputs)
         object.__setattr__(self, "output_token", outputs[0] if len(outputs) == 1 else outputs)
@@ -168,10 +187,12 @@ _registry_version = 0
 
 def _check_names(service: str, operation: str) -> tuple[str, str]:
     if not isinstance(service, str) or not service:
-        raise TypeError(f"service must be a botocore service name such as 'logs', got {service!r}")
+        raise TypeError(
+            f"service must be a botocore service name such as 'logs', got {short_repr(service)}"
+        )
     if not isinstance(operation, str) or not _operation_key(operation):
         raise TypeError(
-            f"operation must be an operation name such as 'GetLogEvents', got {operation!r}"
+            f"operation must be an operation name such as 'GetLogEvents', got {short_repr(operation)}"
         )
     return service.lower(), _operation_key(operation)
 
@@ -496,7 +517,7 @@ def resolve(
     """
     if not callable(method):
         raise TypeError(
-            f"pagewalk walks a client method such as s3.list_objects_v2, got {method!r}"
+            f"pagewalk walks a client method such as s3.list_objects_v2, got {short_repr(method)}"
         )
     operation = describe(method)
     if token_spec is not None:

@@ -30,7 +30,7 @@ from botocore.model import ListShape, MapShape, StructureShape
 
 from . import _sleep
 from ._cursor import Cursor
-from ._errors import SpecError
+from ._errors import SpecError, short_repr
 from ._plan import make_plan
 from ._spec import TokenSpec, _operation_key
 
@@ -71,7 +71,7 @@ def _api_name(client: Any, operation: str, argument: str) -> str:
     """The API name (``"ListObjectsV2"``) of ``operation`` given in any spelling."""
     if not isinstance(operation, str):
         raise TypeError(
-            f"{argument} must be an operation name such as 'ListObjectsV2', got {operation!r}"
+            f"{argument} must be an operation name such as 'ListObjectsV2', got {short_repr(operation)}"
         )
     mapping: Mapping[str, str] = client.meta.method_to_api_mapping
     by_key = {_operation_key(api): api for api in mapping.values()}
@@ -243,13 +243,13 @@ def _protocol(client: Any) -> str:
 def _check_kinds(kinds: Any) -> tuple[str, ...]:
     if isinstance(kinds, str):
         raise TypeError(
-            f"kinds must be a tuple of fault kinds, not a string: write kinds=({kinds!r},)"
+            f"kinds must be a tuple of fault kinds, not a string: write kinds=({short_repr(kinds)},)"
         )
     try:
         chosen = tuple(kinds)
     except TypeError:
         raise TypeError(
-            f"kinds must be a tuple of fault kinds such as ('throttle',), got {kinds!r}"
+            f"kinds must be a tuple of fault kinds such as ('throttle',), got {short_repr(kinds)}"
         ) from None
     if not chosen:
         raise ValueError(f"kinds must name at least one fault kind of {FAULT_KINDS}")
@@ -305,18 +305,18 @@ def inject_faults(
     _check_client(client, "inject_faults()")
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
         raise ValueError(
-            f"rate must be a number between 0 and 1 (the fraction of requests to fail), got {rate!r}"
+            f"rate must be a number between 0 and 1 (the fraction of requests to fail), got {short_repr(rate)}"
         )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise TypeError(
-            f"seed must be an int (or None for a different schedule each run), got {seed!r}"
+            f"seed must be an int (or None for a different schedule each run), got {short_repr(seed)}"
         )
     chosen = _check_kinds(kinds)
     wanted: frozenset[str] | None = None
     if operations is not None:
         if isinstance(operations, str):
             raise TypeError(
-                f"operations must be a list of names, not a string: write operations=[{operations!r}]"
+                f"operations must be a list of names, not a string: write operations=[{short_repr(operations)}]"
             )
         wanted = frozenset(_api_name(client, name, "operations") for name in operations)
     protocol = _protocol(client)
