@@ -238,7 +238,12 @@ def test_a_client_error_that_cannot_succeed_is_tried_once(
 
 def test_a_parameter_validation_error_is_tried_once() -> None:
     client = make_client()
-    walk = pagewalk.items(client.list_queues, MaxResults="ten")
+
+    def refuse(**kwargs: Any) -> None:  # a check botocore makes only when the request is built
+        raise ParamValidationError(report="refused by a handler")
+
+    client.meta.events.register("before-parameter-build.sqs.ListQueues", refuse)
+    walk = pagewalk.items(client.list_queues, MaxResults=10)
     with no_sleep() as delays, pytest.raises(ParamValidationError):
         list(walk)
     assert (walk.stats.requests, delays) == (1, [])

@@ -53,7 +53,7 @@ def encode_value(value: Any) -> Any:
     value_attr = getattr(value, "value", None)  # boto3.dynamodb.types.Binary
     if isinstance(value_attr, (bytes, bytearray)):
         return encode_value(bytes(value_attr))
-    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint: {value!r}")
+    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint: {short_repr(value)}")
 
 
 MAX_DEPTH = 64

@@ -54,7 +54,8 @@ class CheckpointFile:
             return Checkpoint.from_json(text)
         except SpecError as exc:
             raise UsageError(
-                f"{self.path}: {exc}; delete it to start a new walk, or pass another --checkpoint"
+                f"{self.path}: {one_line(exc)}; delete it to start a new walk, or pass another "
+                "--checkpoint"
             ) from exc
 
     def advance(self, checkpoint: Checkpoint | None) -> None:

@@ -7,15 +7,16 @@ request first.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._checkpoint import Checkpoint, params_digest
-from ._errors import SpecError
+from ._errors import SpecError, short_repr
 from ._pacing import PER_WALK, RateLimit, coerce_rate_limit
 from ._retry import Retry
-from ._spec import Operation, TokenSpec, resolve
+from ._spec import Operation, TokenSpec, describe, resolve
 from ._starting_token import read_resume_from
 
 __all__ = [
@@ -106,9 +107,11 @@ def check_int(name: str, value: Any, minimum: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}")
+        raise TypeError(
+            f"{name} must be an int >= {minimum}, got {type(value).__name__} {short_repr(value)}"
+        )
     if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an int >= {minimum}, got {short_repr(value)}")
     return value
 
 
@@ -164,6 +167,7 @@ def make_plan(
     result_key: str | None = None,
     segment: int | None = None,
     known_options: tuple[str, ...] = OPTION_NAMES,
+    asynchronous: bool = False,
 ) -> Plan:
     """Check everything that can be checked before the first request and build the plan.
 
@@ -174,6 +178,9 @@ def make_plan(
             operation without a result list, or a checkpoint of another walk.
     """
     check_no_unknown_options(params, known_options)
+    check_no_pagination_config(params)
+    if not asynchronous:
+        check_sync_method(method)
     page_size = check_int("page_size", page_size, 1)
     max_pages = check_int("max_pages", max_pages, 1)
     max_items = check_int("max_items", max_items, 0)
@@ -183,7 +190,7 @@ def make_plan(
             f"retry_policy must be a pagewalk.Retry or None, got {type(retry_policy).__name__}"
         )
     if on_page is not None and not callable(on_page):
-        raise TypeError(f"on_page must be a callable taking a PageInfo, got {on_page!r}")
+        raise TypeError(f"on_page must be a callable taking a PageInfo, got {short_repr(on_page)}")
     limiter = coerce_rate_limit(rate_limit)
     if result_key is not None and mode == "pages":
         raise TypeError("result_key applies to items: pages are yielded whole")
@@ -210,7 +217,7 @@ def make_plan(
         if spec.limit_key in rest:
             raise ValueError(
                 f"give the page size once: page_size={page_size} or {spec.limit_key}="
-                f"{rest[spec.limit_key]!r}, not both"
+                f"{short_repr(rest[spec.limit_key])}, not both"
             )
         limit = (spec.limit_key, _convert_limit(operation, spec.limit_key, page_size))
     digest_params = {key: value for key, value in rest.items() if key != spec.limit_key}
@@ -226,10 +233,11 @@ def make_plan(
                 f"give either a starting token ({', '.join(start_tokens)}) or resume_from, not both"
             )
         checkpoint = read_resume_from(resume_from, operation, spec, digest, chosen, segment)
-        check_checkpoint(checkpoint, operation.name, digest, segment)
+        check_checkpoint(checkpoint, operation.name, digest, segment, spec.input_tokens)
         start = Position(
             dict(checkpoint.tokens), checkpoint.skip, checkpoint.pages, checkpoint.items
         )
+    check_request(method, operation, {**rest, **start_tokens}, limit, start.tokens)
     return Plan(
         method=method,
         operation=operation,
@@ -264,10 +272,107 @@ def _choose_result_key(operation: Operation, spec: TokenSpec, result_key: str | 
     return result_key
 
 
-def check_checkpoint(
-    checkpoint: Checkpoint, operation: str, digest: str, segment: int | None
+def check_no_pagination_config(params: Mapping[str, Any]) -> None:
+    """Refuse botocore's paginator argument, naming the options that replace its parts."""
+    if "PaginationConfig" in params:
+        raise TypeError(
+            "PaginationConfig= is botocore's paginator argument, not a request parameter: "
+            "pagewalk takes its parts as options: max_items= (MaxItems), page_size= (PageSize) "
+            "and resume_from= (StartingToken: a pagewalk checkpoint or botocore's token)"
+        )
+
+
+def check_sync_method(method: Callable[..., Any]) -> None:
+    """Refuse a coroutine method (an aiobotocore client's) in a sync walk, before any request:
+    calling it would only make coroutines that are never awaited."""
+    owner = getattr(method, "__self__", None)
+    make_api_call = getattr(owner, "_make_api_call", None)
+    if inspect.iscoroutinefunction(method) or (
+        make_api_call is not None and inspect.iscoroutinefunction(make_api_call)
+    ):
+        raise TypeError(
+            f"{describe(method).name} is a coroutine method (an aiobotocore client's or an "
+            "async def): walk it with pagewalk.apages()/aitems() in an async for loop, or give "
+            "pages()/items() a boto3 client's method"
+        )
+
+
+# Request members botocore's own handlers fill in before it validates (``before-parameter-build``):
+# idempotency tokens (every service) and Glacier's accountId ("-", the caller's account).
+_FILLED_BY_BOTOCORE = {"glacier": ("accountId",)}
+
+
+def check_request(
+    method: Callable[..., Any],
+    operation: Operation,
+    params: Mapping[str, Any],
+    limit: tuple[str, Any] | None,
+    resumed: Mapping[str, Any],
 ) -> None:
-    """Refuse a checkpoint that belongs to another operation, other parameters or another segment."""
+    """Validate a botocore client method's request against its input shape, as botocore would
+    at the first request, when the client validates parameters (its default).
+
+    ``params`` are the caller's (a starting token included); ``resumed`` the tokens a
+    checkpoint supplies.
+
+    Raises:
+        ParamValidationError: the caller's parameters (botocore's error, message shortened).
+        SpecError: a checkpoint's token is not a value of the token's shape.
+    """
+    model = operation.operation_model
+    shape = model.input_shape if model is not None else None
+    # A resource method (dynamodb.Table.scan) takes Python values that boto3 converts later:
+    # only a client's own method is checked.
+    client = getattr(method, "__self__", None)
+    if shape is None or not hasattr(client, "_make_api_call"):
+        return
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import ParamValidationDecorator, ParamValidator
+
+    # Config(parameter_validation=False) (or the config file's setting) leaves the client a
+    # serializer without the validating decorator; meta.config does not record the setting.
+    serializer = getattr(client, "_serializer", None)
+    if serializer is not None and not isinstance(serializer, ParamValidationDecorator):
+        return
+
+    request = dict(params)
+    if limit is not None:
+        request[limit[0]] = limit[1]
+    for name, member in shape.members.items():
+        filled = name in _FILLED_BY_BOTOCORE.get(operation.service or "", ())
+        if (filled or member.metadata.get("idempotencyToken")) and name not in request:
+            request[name] = "-"
+    validator = ParamValidator()
+    report = validator.validate(request, shape)
+    if report.has_errors():
+        raise ParamValidationError(report=_short_report(report.generate_report()))
+    if resumed:
+        report = validator.validate({**request, **resumed}, shape)
+        if report.has_errors():
+            raise SpecError(
+                f"this checkpoint of {operation.name} holds a token botocore would refuse: "
+                f"{_short_report(report.generate_report())}. Resume with the checkpoint "
+                "exactly as the walk wrote it",
+                operation=operation.name,
+            )
+
+
+def _short_report(report: str) -> str:
+    lines = [line if len(line) <= 200 else line[:197] + "..." for line in report.splitlines()]
+    if len(lines) > 10:
+        lines[10:] = [f"... and {len(lines) - 10} more"]
+    return "\n".join(lines)
+
+
+def check_checkpoint(
+    checkpoint: Checkpoint,
+    operation: str,
+    digest: str,
+    segment: int | None,
+    input_tokens: tuple[str, ...],
+) -> None:
+    """Refuse a checkpoint that belongs to another operation, other parameters or another
+    segment, or that would send anything but the mapping's input tokens."""
     if checkpoint.operation != operation:
         raise SpecError(
             f"this checkpoint belongs to {checkpoint.operation}, not {operation}",
@@ -303,6 +408,31 @@ def check_checkpoint(
             operation=operation,
             checkpoint=checkpoint,
         )
+    check_checkpoint_tokens(checkpoint, operation, input_tokens)
+
+
+def check_checkpoint_tokens(
+    checkpoint: Checkpoint, operation: str, input_tokens: tuple[str, ...]
+) -> None:
+    """Refuse a checkpoint whose tokens are not the mapping's input tokens, or are values no
+    walk records (a checkpoint may only say where to continue, never change the request)."""
+    for name, value in checkpoint.tokens.items():
+        if name not in input_tokens:
+            raise SpecError(
+                f"this checkpoint of {operation} carries {short_repr(name)}, which is not one of "
+                f"its input tokens ({', '.join(input_tokens)}): a checkpoint cannot add or change "
+                "a request parameter. Resume with the checkpoint exactly as the walk wrote it",
+                operation=operation,
+                checkpoint=checkpoint,
+            )
+        if value is None or value == "":
+            raise SpecError(
+                f"this checkpoint of {operation} has an empty {name}; a walk never records one "
+                "(an empty token means the end). Resume with the checkpoint exactly as the walk "
+                "wrote it",
+                operation=operation,
+                checkpoint=checkpoint,
+            )
 
 
 def check_scan_checkpoint(

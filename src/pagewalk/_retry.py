@@ -24,6 +24,8 @@ from botocore.exceptions import (
 
 from ._errors import short_repr
 
+__all__ = ["PageAttempts", "Retry", "is_retryable", "is_token_error"]
+
 # botocore's standard retry mode (retries/standard.py: throttling and transient codes) plus
 # the throttling and availability codes individual services use.
 RETRYABLE_CODES = frozenset(
@@ -223,6 +225,15 @@ class Retry:
         return bool(classify(exc))
 
 
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 class PageAttempts:
     """The retry bookkeeping of one page request (no I/O).
 
@@ -241,10 +252,6 @@ class PageAttempts:
     ) -> None:
         self.policy = policy
         self.attempts = 0
-def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
         self._clock = clock
         self._rng = rng or _rng
         self._started = clock()
