@@ -1,8 +1,8 @@
 """The async driver: ``apages()``, ``aitems()``, and prefetching in an asyncio task.
 
-A thin loop over the same :class:`~pagewalk._cursor.Cursor`, :func:`~pagewalk._plan.make_plan`
-and retry decisions (:class:`~pagewalk._cursor.Attempt`) as the sync driver in ``_walk.py``:
-only the waiting differs. Requests are awaited, backoff waits with :func:`pagewalk._sleep.asleep`
+A thin loop over the same ``Cursor``, ``make_plan()``
+and retry decisions (``Attempt``) as the sync driver in ``_walk.py``:
+only the waiting differs. Requests are awaited, backoff waits with ``asleep()``
 (never blocking the event loop), and a cancelled walk leaves the cursor's delivered position,
 and so its checkpoint, just past the last page or item the caller got.
 
@@ -39,7 +39,7 @@ async def arequest_page(
 ) -> Any:
     """Send one page request, retrying it as ``attempt``'s policy says; return the response.
 
-    The async twin of :func:`pagewalk._walk.request_page`. ``method`` may be a coroutine
+    The async twin of ``request_page()``. ``method`` may be a coroutine
     function (aiobotocore) or return an awaitable; a plain return value is used as it is.
     """
     while True:
@@ -242,7 +242,7 @@ def apages(
 ) -> AsyncWalk[T]:
     """Yield every page (response dict) of ``await method(**params)``, passing the token back.
 
-    The async twin of :func:`pagewalk.pages`: same options, same checks before any request,
+    The async twin of [`pages()`][pagewalk.pages]: same options, same checks before any request,
     same checkpoints. ``method`` is an aiobotocore client method, or any async callable when
     ``token_spec=`` is given. ``on_page`` is a plain callable, run in the iterating task;
     ``prefetch_pages`` fetches ahead in an asyncio task.
@@ -286,7 +286,7 @@ def aitems(
 ) -> AsyncWalk[Any]:
     """Yield every item of the first result key (``Contents``, ``Items``, ...) of every page.
 
-    The async twin of :func:`pagewalk.items`.
+    The async twin of [`items()`][pagewalk.items].
 
     >>> async for obj in pagewalk.aitems(s3.list_objects_v2, Bucket="demo"):  # doctest: +SKIP
     ...     print(obj["Key"])

@@ -64,10 +64,10 @@ _TAGS = ("$bytes", "$decimal", "$datetime", "$set", "$map")
 
 
 def decode_value(data: Any, _depth: int = 0) -> Any:
-    """The inverse of :func:`encode_value`.
+    """The inverse of ``encode_value()``.
 
     Raises:
-        ValueError: ``data`` is not something :func:`encode_value` writes (an unknown or
+        ValueError: ``data`` is not something ``encode_value()`` writes (an unknown or
             malformed tag, a value nested deeper than ``MAX_DEPTH``).
     """
     if _depth > MAX_DEPTH:
@@ -157,7 +157,7 @@ class Checkpoint:
     result_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (tagged values included); :meth:`from_dict` reads it back."""
+        """Plain JSON data (tagged values included); [`from_dict()`][pagewalk.Checkpoint.from_dict] reads it back."""
         data: dict[str, Any] = {
             "format": _FORMAT,
             "operation": self.operation,
@@ -203,7 +203,7 @@ class Checkpoint:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Checkpoint:
-        """Read a checkpoint written by :meth:`to_json`.
+        """Read a checkpoint written by [`to_json()`][pagewalk.Checkpoint.to_json].
 
         Raises:
             SpecError: the text is not a well-formed pagewalk checkpoint.
@@ -212,9 +212,9 @@ class Checkpoint:
 
     @classmethod
     def from_dict(cls, data: Any) -> Checkpoint:
-        """Read a checkpoint from :meth:`to_dict` data.
+        """Read a checkpoint from [`to_dict()`][pagewalk.Checkpoint.to_dict] data.
 
-        Nothing in ``data`` is trusted: anything :meth:`to_dict` could not have written
+        Nothing in ``data`` is trusted: anything [`to_dict()`][pagewalk.Checkpoint.to_dict] could not have written
         (wrong types, negative counts, unknown tagged values, values nested too deeply,
         segments without a scan or inside a segment) raises ``SpecError``.
 
@@ -284,7 +284,7 @@ class Checkpoint:
 
     @classmethod
     def coerce(cls, value: Checkpoint | str | bytes) -> Checkpoint:
-        """Accept a checkpoint or its JSON text (``resume_from=``), checked as :meth:`from_dict`
+        """Accept a checkpoint or its JSON text (``resume_from=``), checked as [`from_dict()`][pagewalk.Checkpoint.from_dict]
         checks JSON: a ``Checkpoint`` built in code must be one a walk could have written.
 
         Raises:

@@ -1,6 +1,6 @@
 """The command line: ``pagewalk SERVICE OPERATION [Name=value ...]`` prints every page or item.
 
-A thin driver over :func:`pagewalk.pages` / :func:`pagewalk.items`: it turns words into request
+A thin driver over [`pages()`][pagewalk.pages] / [`items()`][pagewalk.items]: it turns words into request
 parameters (``_cli_values``), prints JSON lines, and keeps a checkpoint file in step with what
 it printed. Token handling, limits and retries stay in the core.
 """

@@ -19,10 +19,10 @@ class CheckpointFile:
     """A walk's checkpoint kept in a file, always replaced atomically (temporary file in the same
     directory, then ``os.replace``).
 
-    :meth:`advance` is called after every line printed, with the checkpoint just past that
+    ``advance()`` is called after every line printed, with the checkpoint just past that
     line. It rewrites the file at once when the line ends a page (so in pages mode after every
     line) and deletes it when the walk is complete; within a page it writes at most every
-    ``interval`` seconds. :meth:`flush` writes what is still pending and runs on every way out
+    ``interval`` seconds. ``flush()`` writes what is still pending and runs on every way out
     (end, limit, error, Ctrl-C, SIGTERM), so the file then points exactly past the last line
     printed. Only a hard kill (SIGKILL, power loss) can leave it behind that line, never ahead.
     """

@@ -62,7 +62,7 @@ def make_client(
     endpoint_url: str | None,
     explain: bool = False,
 ) -> Any:
-    """A boto3 client for ``service``; a :class:`UsageError` for an unknown service or profile."""
+    """A boto3 client for ``service``; a ``UsageError`` for an unknown service or profile."""
     try:
         session: Any = boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as exc:

@@ -1,8 +1,8 @@
 """The walking state machine: no I/O, one instance per walk (or per segment of a parallel scan).
 
-A driver asks :meth:`Cursor.next_request` for the parameters of the next page, sends them (with
-retries, see :class:`Attempt`), hands the response to :meth:`Cursor.receive`, and gives the
-caller what :meth:`Cursor.emit` yields. Token handling, end detection, the loop guard, limits and
+A driver asks ``Cursor.next_request()`` for the parameters of the next page, sends them (with
+retries, see ``Attempt``), hands the response to ``Cursor.receive()``, and gives the
+caller what ``Cursor.emit()`` yields. Token handling, end detection, the loop guard, limits and
 checkpoints live here and nowhere else.
 
 The cursor keeps two positions apart: the *frontier* (what to request next; advanced by
@@ -211,7 +211,7 @@ class Budget:
     """How many pages and items a walk may still take (``None``: no limit).
 
     Each walk has its own; the segment cursors of a parallel scan share one, so ``max_pages`` and
-    ``max_items`` count across segments. Only the thread that calls :meth:`Cursor.receive` may
+    ``max_items`` count across segments. Only the thread that calls ``Cursor.receive()`` may
     use it.
     """
 
@@ -236,8 +236,8 @@ class Budget:
 
 class Cursor:
     """The state machine of one walk. Not thread-safe by itself: a fetching thread may own the
-    frontier (:meth:`next_request`, :meth:`receive`) while the caller's thread owns delivery
-    (:meth:`emit`, :attr:`checkpoint`)."""
+    frontier (``next_request()``, ``receive()``) while the caller's thread owns delivery
+    (``emit()``, ``checkpoint``)."""
 
     def __init__(self, plan: Plan, budget: Budget | None = None) -> None:
         self.plan = plan
@@ -303,7 +303,7 @@ class Cursor:
         return Attempt(self, send.tokens if send is not None else {})
 
     def receive(self, response: Any, attempt: Attempt) -> Page:
-        """Take the response to the request :meth:`next_request` described; return the page.
+        """Take the response to the request ``next_request()`` described; return the page.
 
         Works out the items the caller gets from it (skipping what a checkpoint says was
         already yielded, truncating at ``max_items``) and the next request.
@@ -511,8 +511,8 @@ class Iteration:
     silent end after an error or a ``close()``.
 
     Around advancing its iterator, the walk object takes its turn with ``take()`` (and calls
-    :meth:`busy` when that raises ``IndexError``) and gives it back with ``give(None)``; it calls
-    :meth:`failed` when advancing raised, and :meth:`ended` when the iterator said it is
+    ``busy()`` when that raises ``IndexError``) and gives it back with ``give(None)``; it calls
+    ``failed()`` when advancing raised, and ``ended()`` when the iterator said it is
     exhausted: an exhausted generator cannot tell a complete walk from one that stopped on an
     error, so a walk that failed or was closed before its end raises there instead of ending,
     which would look like a complete walk to a retry loop.

@@ -1,6 +1,6 @@
 """Pacing: a token bucket every request of a walk passes through (no I/O: it says how long to wait).
 
-This module holds the :class:`RateLimit` value and how ``rate_limit=`` is read. The limiter's
+This module holds the [`RateLimit`][pagewalk.RateLimit] value and how ``rate_limit=`` is read. The limiter's
 schedule (token bucket, adaptive control) is added here; drivers only do the waiting.
 """
 
@@ -61,13 +61,13 @@ class _PerWalk(RateLimit):
 
 
 PER_WALK: Final[RateLimit] = _PerWalk()
-"""The default of ``rate_limit=``: each walk makes its own adaptive :class:`RateLimit`.
+"""The default of ``rate_limit=``: each walk makes its own adaptive [`RateLimit`][pagewalk.RateLimit].
 
-Shown as ``RateLimit()`` in signatures; :func:`coerce_rate_limit` replaces it by a new one."""
+Shown as ``RateLimit()`` in signatures; ``coerce_rate_limit()`` replaces it by a new one."""
 
 
 def coerce_rate_limit(value: Any) -> RateLimit | None:
-    """What ``rate_limit=`` asks for: a :class:`RateLimit` (shared as given), a new one for a
+    """What ``rate_limit=`` asks for: a [`RateLimit`][pagewalk.RateLimit] (shared as given), a new one for a
     number, a new adaptive one for the default, or ``None`` (no pacing).
 
     Raises:

@@ -1,12 +1,12 @@
 """Parallel scans: ``Segment``/``TotalSegments`` segments walked at once on a thread pool.
 
-Each segment is an ordinary walk: its own :class:`~pagewalk._cursor.Cursor` planned by
-:func:`~pagewalk._plan.make_plan`, its own retries. The driver here only decides *when* each
+Each segment is an ordinary walk: its own ``Cursor`` planned by
+``make_plan()``, its own retries. The driver here only decides *when* each
 segment's next page is requested: a thread pool sends one page of one segment per task (through
-:func:`~pagewalk._walk.request_page`, the retry loop every driver shares), while the caller's
+``request_page()``, the retry loop every driver shares), while the caller's
 thread receives and delivers pages in the order they complete and submits that segment's next
-page. The segments share one :class:`~pagewalk._cursor.Budget`, so ``max_pages`` and
-``max_items`` count across the whole scan. The planning here is shared with :mod:`._shards`.
+page. The segments share one ``Budget``, so ``max_pages`` and
+``max_items`` count across the whole scan. The planning here is shared with ``._shards``.
 """
 
 from __future__ import annotations
@@ -387,7 +387,7 @@ def parallel_items(
     """Yield every item of a scan split into ``total_segments`` segments, page by page as they
     complete (items of one page stay together and in order).
 
-    Same options and guarantees as :func:`parallel_pages`; ``max_items`` is exact across
+    Same options and guarantees as [`parallel_pages()`][pagewalk.parallel_pages]; ``max_items`` is exact across
     segments.
 
     >>> for item in pagewalk.parallel_items(ddb.scan, TableName="t", total_segments=8):  # doctest: +SKIP

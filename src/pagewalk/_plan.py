@@ -1,6 +1,6 @@
 """Checking a walk's options and parameters before any request is sent.
 
-Every driver (sync, async, prefetch, parallel, the command line) builds a :class:`Plan` here, so
+Every driver (sync, async, prefetch, parallel, the command line) builds a ``Plan`` here, so
 every way of walking rejects the same bad input with the same error, and none of them sends a
 request first.
 """
@@ -441,7 +441,7 @@ def check_scan_checkpoint(
     """Check a parallel scan's checkpoint; return the position of each unfinished segment.
 
     ``digest`` is the digest of the scan's parameters without ``Segment``/``TotalSegments``.
-    Each segment's own position is checked again by :func:`make_plan` when its walk is planned.
+    Each segment's own position is checked again by ``make_plan()`` when its walk is planned.
     """
     if checkpoint.operation != operation:
         raise SpecError(

@@ -1,6 +1,6 @@
 """Per-page retries: the policy, the error classifier and the delay schedule.
 
-Nothing here sleeps or sends: :class:`PageAttempts` says how long to wait before the next try
+Nothing here sleeps or sends: ``PageAttempts`` says how long to wait before the next try
 of one page, or that the error must propagate. The sync and async drivers do the waiting.
 """
 
@@ -165,7 +165,7 @@ class Retry:
         multiplier: growth of the bound per retry.
         timeout: the most time one page may take, tries and sleeps included, in seconds;
             ``None`` for no bound.
-        retry_on: replaces :func:`is_retryable` as the classifier.
+        retry_on: replaces [`is_retryable()`][pagewalk.is_retryable] as the classifier.
 
     >>> Retry(attempts=3, initial=0.1).delay_bound(3)
     0.4
@@ -237,8 +237,8 @@ def _finite_number(value: Any) -> bool:
 class PageAttempts:
     """The retry bookkeeping of one page request (no I/O).
 
-    A driver calls :meth:`on_error` with each failure; it returns the seconds to wait before the
-    next try, or ``None`` when the error must propagate. :meth:`slept` reports the wait.
+    A driver calls ``on_error()`` with each failure; it returns the seconds to wait before the
+    next try, or ``None`` when the error must propagate. ``slept()`` reports the wait.
     """
 
     __slots__ = ("_clock", "_extra", "_rng", "_started", "attempts", "policy")

@@ -1,7 +1,7 @@
 """Shards: one segment of a parallel scan each, as JSON values for a distributed engine.
 
-:func:`shards` plans a scan exactly as :func:`~pagewalk.parallel_pages` does (same checks, no
-request) and returns one :class:`Shard` per unfinished segment. A shard runs anywhere as an
+[`shards()`][pagewalk.shards] plans a scan exactly as [`parallel_pages()`][pagewalk.parallel_pages] does (same checks, no
+request) and returns one [`Shard`][pagewalk.Shard] per unfinished segment. A shard runs anywhere as an
 ordinary walk of its segment; pagewalk never ships a scheduler.
 """
 
@@ -30,7 +30,7 @@ _SHARD_FORMAT = "pagewalk.shard/1"
 class Shard:
     """One segment of a scan and where it stands: a frozen value that round-trips through JSON.
 
-    Send shards to workers (Dask, Ray, a queue), run each with :meth:`pages` or :meth:`items`
+    Send shards to workers (Dask, Ray, a queue), run each with [`pages()`][pagewalk.Shard.pages] or [`items()`][pagewalk.Shard.items]
     on a client made there, and after a partial run take ``shard.at(walk.checkpoint)`` to retry
     the rest.
 
@@ -40,7 +40,7 @@ class Shard:
         segment: this shard's segment, ``0 <= segment < total_segments``.
         total_segments: how many segments the scan has.
         checkpoint: where this segment continues; ``None`` for its beginning.
-        page_size: the page size given to :func:`shards`, if any.
+        page_size: the page size given to [`shards()`][pagewalk.shards], if any.
     """
 
     operation: str
@@ -55,12 +55,12 @@ class Shard:
 
         ``options`` are walk options (``max_pages``, ``retry_policy``, ``on_page``,
         ``token_spec``, ``resume_from``, ...); the request parameters are fixed in the shard.
-        ``walk.checkpoint`` is this segment's position, for :meth:`at`.
+        ``walk.checkpoint`` is this segment's position, for [`at()`][pagewalk.Shard.at].
         """
         return self._walk(client, "pages", options)
 
     def items(self, client: Any, /, **options: Any) -> Walk[Any]:
-        """Yield the items of this shard's segment; see :meth:`pages`."""
+        """Yield the items of this shard's segment; see [`pages()`][pagewalk.Shard.pages]."""
         return self._walk(client, "items", options)
 
     def at(self, checkpoint: Checkpoint | str | None) -> Shard | None:
@@ -139,7 +139,7 @@ class Shard:
         return Walk(run(cursor), cursor)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (tagged values included); :meth:`from_dict` reads it back."""
+        """Plain JSON data (tagged values included); [`from_dict()`][pagewalk.Shard.from_dict] reads it back."""
         return {
             "format": _SHARD_FORMAT,
             "operation": self.operation,
@@ -156,7 +156,7 @@ class Shard:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Shard:
-        """Read a shard written by :meth:`to_json`.
+        """Read a shard written by [`to_json()`][pagewalk.Shard.to_json].
 
         Raises:
             SpecError: the text is not a well-formed pagewalk shard.
@@ -165,10 +165,10 @@ class Shard:
 
     @classmethod
     def from_dict(cls, data: Any) -> Shard:
-        """Read a shard from :meth:`to_dict` data.
+        """Read a shard from [`to_dict()`][pagewalk.Shard.to_dict] data.
 
-        Nothing in ``data`` is trusted: anything :meth:`to_dict` could not have written raises
-        ``SpecError`` (the checkpoint inside is read as :meth:`Checkpoint.from_dict` reads one).
+        Nothing in ``data`` is trusted: anything [`to_dict()`][pagewalk.Shard.to_dict] could not have written raises
+        ``SpecError`` (the checkpoint inside is read as [`Checkpoint.from_dict()`][pagewalk.Checkpoint.from_dict] reads one).
 
         Raises:
             SpecError: the data is not a well-formed pagewalk shard.
@@ -228,11 +228,11 @@ def shards(
     token_spec: TokenSpec | None = None,
     **params: Any,
 ) -> list[Shard]:
-    """Split a scan into one :class:`Shard` per segment, for a distributed engine to run.
+    """Split a scan into one [`Shard`][pagewalk.Shard] per segment, for a distributed engine to run.
 
     Sends no request. With ``resume_from`` (a parallel scan's checkpoint) only the unfinished
     segments come back, each at its position. Per-run options (``max_items``,
-    ``retry_policy``, ``on_page``, ...) go to :meth:`Shard.pages` / :meth:`Shard.items`; so does
+    ``retry_policy``, ``on_page``, ...) go to [`Shard.pages()`][pagewalk.Shard.pages] / [`Shard.items()`][pagewalk.Shard.items]; so does
     ``token_spec`` (it cannot travel as JSON).
 
     >>> for shard in pagewalk.shards(ddb.scan, TableName="t", total_segments=16):  # doctest: +SKIP

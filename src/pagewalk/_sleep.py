@@ -1,4 +1,4 @@
-"""Backoff sleeps, and the switch that :func:`pagewalk.testing.no_sleep` flips.
+"""Backoff sleeps, and the switch that [`no_sleep()`][pagewalk.testing.no_sleep] flips.
 
 While any ``no_sleep()`` block is active (in any thread), backoff sleeps return at once and each
 requested delay is appended to every active recorder.

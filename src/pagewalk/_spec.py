@@ -1,7 +1,7 @@
 """Token mappings: what to send back, what came back, where the results are.
 
-A :class:`TokenSpec` uses botocore's paginator vocabulary. :func:`resolve` finds the mapping for a
-client method in this order: an explicit ``token_spec=`` argument, a :func:`register`-ed mapping
+A [`TokenSpec`][pagewalk.TokenSpec] uses botocore's paginator vocabulary. ``resolve()`` finds the mapping for a
+client method in this order: an explicit ``token_spec=`` argument, a [`register()`][pagewalk.register]-ed mapping
 (users' over the built-in quirks), botocore's own paginator model, then inference from the
 operation's input and output shapes.
 """
@@ -215,7 +215,7 @@ def register(service: str, operation: str, spec: TokenSpec) -> None:
 
 
 def unregister(service: str, operation: str) -> bool:
-    """Forget a mapping given to :func:`register`; returns whether there was one.
+    """Forget a mapping given to [`register()`][pagewalk.register]; returns whether there was one.
 
     Built-in mappings cannot be removed: register your own over them instead.
     """

@@ -1,10 +1,10 @@
 """Helpers for testing code that pages through AWS: stubbed pages, injected faults, no sleeps.
 
-- :func:`stub_pages` queues a whole paginated conversation on a botocore ``Stubber``: the
+- [`stub_pages()`][pagewalk.testing.stub_pages] queues a whole paginated conversation on a botocore ``Stubber``: the
   continuation tokens and the exact request parameters of every page.
-- :func:`inject_faults` makes a seeded fraction of a client's requests fail before they are
+- [`inject_faults()`][pagewalk.testing.inject_faults] makes a seeded fraction of a client's requests fail before they are
   sent (throttling, 503 SlowDown, 500, connection reset, read timeout), against any endpoint.
-- :func:`no_sleep` makes pagewalk's backoff sleeps instant and records them.
+- [`no_sleep()`][pagewalk.testing.no_sleep] makes pagewalk's backoff sleeps instant and records them.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _check_client(client: Any, function: str) -> None:
 # Fault injection
 
 FAULT_KINDS = ("throttle", "slowdown", "server", "reset", "timeout")
-"""Every fault :func:`inject_faults` can inject."""
+"""Every fault [`inject_faults()`][pagewalk.testing.inject_faults] can inject."""
 
 _THROTTLE_CODES = {
     "json": "ThrottlingException",
@@ -111,10 +111,10 @@ _JSON_LIKE = frozenset({"json", "rest-json", "smithy-rpc-v2-cbor"})
 
 @dataclass(frozen=True)
 class Fault:
-    """One fault :func:`inject_faults` injected.
+    """One fault [`inject_faults()`][pagewalk.testing.inject_faults] injected.
 
     Attributes:
-        kind: one of :data:`FAULT_KINDS`.
+        kind: one of [`FAULT_KINDS`][pagewalk.testing.FAULT_KINDS].
         operation: the API name of the failed request (``"ListObjectsV2"``).
         request: the request's number among those the block considered (1-based).
         code: the error code the response carries (``"SlowDown"``); ``None`` for ``reset`` and
@@ -290,7 +290,7 @@ def inject_faults(
     ``ClientError`` a real service would cause, and botocore's own retries (if the client has
     them) see them too. A faulted request never reaches the endpoint, so this works against
     moto, LocalStack or AWS alike. The same ``seed`` and the same requests give the same faults;
-    ``seed=None`` varies them from run to run. The yielded list gets one :class:`Fault` per
+    ``seed=None`` varies them from run to run. The yielded list gets one [`Fault`][pagewalk.testing.Fault] per
     injected fault. Works with aiobotocore clients too.
 
     >>> with inject_faults(s3, rate=0.3) as faults:  # doctest: +SKIP
