@@ -93,7 +93,9 @@ def test_every_operation_of_every_bundled_model_resolves_or_raises_spec_error() 
     print(f"\nresolved: {counts}")
     assert not mismatches, mismatches[:10]
     assert counts["botocore"] >= 3000
-    assert counts["inferred"] >= 850
+    # 947 with botocore 1.44 and 940 with 1.43 (910 and 903 before the inference of wrapped,
+    # positional and last-result tokens); a large drop means inference lost a rule.
+    assert 930 <= counts["inferred"] <= 1100
     assert counts["none"] > 10000
 
 
@@ -253,27 +255,3 @@ def test_token_spec_lists_become_tuples_and_compare_by_value() -> None:
     assert a == b
     assert a.input_tokens == ("KeyMarker", "VersionIdMarker")
     assert hash(a) == hash(b)
-
-
-def test_inference_agrees_with_botocore_where_botocore_has_a_paginator() -> None:
-    """The paginator models are ground truth for inference: measure agreement on them."""
-    from pagewalk import _spec
-
-    agree = total = 0
-    for service in SESSION.get_available_services():
-        model = client(service).meta.service_model
-        for api_name in model.operation_names:
-            truth = _spec._from_botocore(model, api_name)
-            if truth is None:
-                continue
-            total += 1
-            guess = _spec._infer(model.operation_model(api_name))
-            if guess is not None and (
-                guess.input_tokens,
-                guess.output_tokens,
-                guess.limit_key,
-                guess.result_keys[:1],
-            ) == (truth.input_tokens, truth.output_tokens, truth.limit_key, truth.result_keys[:1]):
-                agree += 1
-    print(f"\ninference agrees with botocore on {agree} of {total} paginated operations")
-    assert agree / total >= 0.97

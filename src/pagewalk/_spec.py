@@ -281,153 +281,6 @@ def _from_botocore(service_model: ServiceModel, operation: str) -> TokenSpec | N
 
 
 # --------------------------------------------------------------------------------------------
-# Inference from the service model
-
-# Input members that carry a continuation token. Anything else ending in "Token" (ClientToken,
-# IdempotencyToken, SessionToken, AccessToken, ChangeToken, ...) is not a page token.
-_TOKEN_NAMES = frozenset(
-    {
-        "nexttoken",
-        "pagetoken",
-        "nextpagetoken",
-        "paginationtoken",
-        "continuationtoken",
-        "startingtoken",
-        "pagingtoken",
-        "nextcontinuationtoken",
-        "nextmarker",
-        "marker",
-        "position",
-    }
-)
-_NOT_A_MARKER = re.compile(
-    r"(?i)(client|idempotency|session|access|auth|change|update|lock|sequence)"
-)
-_LIMIT_NAMES = (
-    "maxresults",
-    "maxrecords",
-    "maxitems",
-    "limit",
-    "pagesize",
-    "maxpagesize",
-    "maximumpagesize",
-    "maxkeys",
-    "maxentries",
-    "maxrows",
-    "maxcount",
-    "resultsperpage",
-    "itemsperpage",
-    "perpage",
-)
-_LIMIT_FALLBACK = re.compile(r"(?i)^max(imum)?[A-Za-z]*(results|records|items|entries|size)$")
-_METADATA_LIST = re.compile(
-    r"(?i)(warnings|errors|columns?|columninfo|fields|definitions|capabilities|notificationarns"
-    r"|tags|attributes)$"
-)
-_MORE_RESULTS = re.compile(
-    r"(?i)^(istruncated|truncated|hasmore[A-Za-z]*|moreresults|hasmoreresults)$"
-)
-
-
-def _is_input_token(name: str) -> bool:
-    lowered = name.lower()
-    if lowered in _TOKEN_NAMES or lowered.startswith("exclusivestart"):
-        return True
-    return lowered.endswith("marker") and not _NOT_A_MARKER.search(name)
-
-
-def _output_candidates(name: str) -> list[str]:
-    """Output member names that answer input token ``name``, most likely first."""
-    candidates = ["Next" + name, "next" + name[:1].upper() + name[1:], name]
-    lowered = name.lower()
-    if lowered == "startingtoken":
-        candidates += ["NextToken", "nextToken"]
-    if lowered.startswith("exclusivestart"):
-        rest = name[len("ExclusiveStart") :]
-        candidates += ["LastEvaluated" + rest]
-    if lowered.startswith("next"):
-        candidates += [name[4:]]
-    return candidates
-
-
-def _shape_kind(shape: Shape) -> str:
-    if shape.type_name in ("structure", "map"):
-        return "object"
-    return shape.type_name
-
-
-def _infer(operation_model: OperationModel) -> TokenSpec | None:
-    input_shape = operation_model.input_shape
-    output_shape = operation_model.output_shape
-    if input_shape is None or output_shape is None:
-        return None
-    inputs: dict[str, Shape] = dict(input_shape.members)
-    outputs: dict[str, Shape] = dict(output_shape.members)
-    outputs_by_lower = {name.lower(): name for name in outputs}
-    pairs: list[tuple[str, str]] = []
-    for name, shape in inputs.items():
-        if not _is_input_token(name) or shape.type_name not in ("string", "structure", "map"):
-            continue
-        for candidate in _output_candidates(name):
-            found = outputs_by_lower.get(candidate.lower())
-            if found is not None and _shape_kind(outputs[found]) == _shape_kind(shape):
-                pairs.append((name, found))
-                break
-    if not pairs:
-        return None
-    # A "NextToken" pairing beats a bare "Marker" one in operations that have both.
-    strong = [pair for pair in pairs if pair[0].lower() != "marker" or len(pairs) == 1]
-    pairs = strong or pairs
-    output_names = {out for _, out in pairs}
-    limit_key = None
-    lowered_inputs = {
-        name.lower(): name for name, shape in inputs.items() if _is_limit_shape(shape)
-    }
-    for candidate in _LIMIT_NAMES:
-        if candidate in lowered_inputs:
-            limit_key = lowered_inputs[candidate]
-            break
-    else:
-        for lowered, name in lowered_inputs.items():
-            if _LIMIT_FALLBACK.match(lowered) and inputs[name].type_name != "string":
-                limit_key = name
-                break
-    lists = [
-        name
-        for name, shape in outputs.items()
-        if shape.type_name == "list" and name not in output_names
-    ]
-    # With several lists, the first one that is not metadata about the results (column
-    # descriptions, warnings, group definitions) is the result: this agrees with botocore's own
-    # paginators in 36 of the 42 operations that have more than one list.
-    result_key = next((name for name in lists if not _METADATA_LIST.search(name)), None) or (
-        lists[0] if lists else None
-    )
-    more_results = next(
-        (
-            name
-            for name, shape in outputs.items()
-            if shape.type_name == "boolean" and _MORE_RESULTS.match(name)
-        ),
-        None,
-    )
-    return TokenSpec(
-        input_token=tuple(name for name, _ in pairs),
-        output_token=tuple(out for _, out in pairs),
-        result_key=result_key,
-        limit_key=limit_key,
-        more_results=more_results,
-        source="inferred",
-    )
-
-
-def _is_limit_shape(shape: Shape) -> bool:
-    # Some services model their page size as a string (Route 53 MaxItems, API Gateway v2
-    # MaxResults); those are only accepted under one of the well-known limit names.
-    return shape.type_name in ("integer", "long", "string")
-
-
-# --------------------------------------------------------------------------------------------
 # Resolution
 
 
@@ -500,7 +353,9 @@ def _resolve_model(service_model: ServiceModel, api_name: str) -> TokenSpec | No
     if spec is None:
         spec = _from_botocore(service_model, api_name)
     if spec is None:
-        spec = _infer(service_model.operation_model(api_name))
+        from ._inference import infer  # imports this module: loaded on first use
+
+        spec = infer(service_model.operation_model(api_name))
     if len(_resolved) > 4096:
         _resolved.clear()
     _resolved[cache_key] = spec
