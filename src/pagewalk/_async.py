@@ -242,13 +242,54 @@ def apages(
 ) -> AsyncWalk[T]:
     """Yield every page (response dict) of ``await method(**params)``, passing the token back.
 
-    The async twin of [`pages()`][pagewalk.pages]: same options, same checks before any request,
-    same checkpoints. ``method`` is an aiobotocore client method, or any async callable when
-    ``token_spec=`` is given. ``on_page`` is a plain callable, run in the iterating task;
-    ``prefetch_pages`` fetches ahead in an asyncio task.
+    The async twin of [`pages`][pagewalk.pages]: same options, same checks before any request,
+    same checkpoints. ``on_page`` is a plain callable, run in the iterating task.
 
     >>> async for page in pagewalk.apages(s3.list_objects_v2, Bucket="demo"):  # doctest: +SKIP
     ...     print(page["KeyCount"])
+
+    Args:
+        method: a method of an aiobotocore client (``s3.list_objects_v2``); any other async
+            callable that returns a mapping works when ``token_spec`` is given.
+        page_size: results to ask for per request (``>= 1``), sent as the operation's limit
+            parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
+        max_pages: stop after this many pages (``>= 1``). A resumed walk gets a fresh budget.
+        max_items: stop after exactly this many items of the result key (``>= 0``): the last
+            page's result list is cut to fit, and no page past the limit is requested.
+        resume_from: continue exactly where an earlier walk stopped: its
+            [`Checkpoint`][pagewalk.Checkpoint], the checkpoint's JSON, or a starting token
+            printed by botocore's paginator or the AWS CLI.
+        retry_policy: how one page is retried, on top of botocore's own retries; ``None``
+            turns pagewalk's retries off. Default: ``Retry()``.
+        token_spec: the token mapping to use, over registered mappings, botocore's paginator
+            model and inference (see [`spec_for`][pagewalk.spec_for]).
+        on_page: called with each page's [`PageInfo`][pagewalk.PageInfo] just before the
+            page is yielded, in the iterating task.
+        prefetch_pages: fetch up to this many pages ahead in an asyncio task while the caller
+            works (``>= 0``; default ``0``, none).
+        rate_limit: pace requests to stay under the service's rate limit: a
+            [`RateLimit`][pagewalk.RateLimit] (shared as given), a number of requests per
+            second, or ``None`` for no pacing. Default: an adaptive ``RateLimit()`` of the
+            walk's own.
+        **params: the request parameters, sent unchanged with every request. A token
+            parameter among them (``ContinuationToken="..."``) is the starting token.
+
+    Returns:
+        An [`AsyncWalk`][pagewalk.AsyncWalk] over the pages: iterate it with ``async for``
+            (once), and read ``walk.checkpoint`` and ``walk.stats`` at any time.
+
+    Raises:
+        TypeError: an unknown option (a keyword with an underscore), an option of the wrong
+            type, botocore's ``PaginationConfig=``, or a method that is not a coroutine (walk
+            it with [`pages`][pagewalk.pages]).
+        ValueError: an option out of range, or a starting token given twice.
+        SpecError: no token mapping for the operation, ``page_size`` for an operation without a
+            limit parameter, or a checkpoint of another walk.
+        botocore.exceptions.ParamValidationError: request parameters the operation does not
+            take, or of the wrong type.
+
+    Nothing is sent before these checks pass. Errors of requests surface in ``async for``:
+    the service's and botocore's errors propagate unchanged once retries are exhausted.
     """
     plan = make_plan(
         method,
@@ -286,10 +327,57 @@ def aitems(
 ) -> AsyncWalk[Any]:
     """Yield every item of the first result key (``Contents``, ``Items``, ...) of every page.
 
-    The async twin of [`items()`][pagewalk.items].
+    The async twin of [`items`][pagewalk.items]: same options, same checks before any request,
+    same checkpoints.
 
     >>> async for obj in pagewalk.aitems(s3.list_objects_v2, Bucket="demo"):  # doctest: +SKIP
     ...     print(obj["Key"])
+
+    Args:
+        method: a method of an aiobotocore client (``s3.list_objects_v2``); any other async
+            callable that returns a mapping works when ``token_spec`` is given.
+        page_size: results to ask for per request (``>= 1``), sent as the operation's limit
+            parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
+        max_pages: stop after this many pages (``>= 1``). A resumed walk gets a fresh budget.
+        max_items: stop after exactly this many items (``>= 0``), in the middle of a page if
+            need be; no page past the limit is requested.
+        resume_from: continue exactly where an earlier walk stopped: its
+            [`Checkpoint`][pagewalk.Checkpoint], the checkpoint's JSON, or a starting token
+            printed by botocore's paginator or the AWS CLI.
+        retry_policy: how one page is retried, on top of botocore's own retries; ``None``
+            turns pagewalk's retries off. Default: ``Retry()``.
+        token_spec: the token mapping to use, over registered mappings, botocore's paginator
+            model and inference (see [`spec_for`][pagewalk.spec_for]).
+        on_page: called with each page's [`PageInfo`][pagewalk.PageInfo] just before the
+            page is yielded, in the iterating task.
+        prefetch_pages: fetch up to this many pages ahead in an asyncio task while the caller
+            works (``>= 0``; default ``0``, none).
+        rate_limit: pace requests to stay under the service's rate limit: a
+            [`RateLimit`][pagewalk.RateLimit] (shared as given), a number of requests per
+            second, or ``None`` for no pacing. Default: an adaptive ``RateLimit()`` of the
+            walk's own.
+        result_key: the result list to yield and count, one of the token mapping's result
+            keys (S3 ``CommonPrefixes`` with a ``Delimiter``). Default: the first.
+        **params: the request parameters, sent unchanged with every request. A token
+            parameter among them (``ContinuationToken="..."``) is the starting token.
+
+    Returns:
+        An [`AsyncWalk`][pagewalk.AsyncWalk] over the items: iterate it with ``async for``
+            (once), and read ``walk.checkpoint`` and ``walk.stats`` at any time.
+
+    Raises:
+        TypeError: an unknown option (a keyword with an underscore), an option of the wrong
+            type, botocore's ``PaginationConfig=``, or a method that is not a coroutine (walk
+            it with [`items`][pagewalk.items]).
+        ValueError: an option out of range, or a starting token given twice.
+        SpecError: no token mapping for the operation, ``page_size`` for an operation without a
+            limit parameter, a ``result_key`` that is not one of the mapping's,
+            an operation without a result list, or a checkpoint of another walk.
+        botocore.exceptions.ParamValidationError: request parameters the operation does not
+            take, or of the wrong type.
+
+    Nothing is sent before these checks pass. Errors of requests surface in ``async for``:
+    the service's and botocore's errors propagate unchanged once retries are exhausted.
     """
     plan = make_plan(
         method,

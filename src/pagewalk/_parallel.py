@@ -333,20 +333,61 @@ def parallel_pages(
 ) -> Walk[T]:
     """Yield every page of a scan split into ``total_segments`` segments, as pages complete.
 
-    Each segment is an ordinary walk with its own retries; up to ``max_workers`` (default
-    ``min(total_segments, 8)``) pages are requested at once. ``PageInfo.segment`` says where a
-    page came from; ``on_page`` runs in the caller's thread. ``max_pages`` and ``max_items``
-    count across all segments. ``walk.checkpoint`` holds every unfinished segment's position,
-    and a segment that fails stops the scan only after the pages already in flight were
-    delivered.
+    Each segment is an ordinary walk with its own retries; up to ``max_workers`` pages are
+    requested at once, in worker threads. ``PageInfo.segment`` says where a page came from;
+    ``on_page`` runs in the caller's thread. ``max_pages`` and ``max_items`` count across all
+    segments, and ``walk.checkpoint`` holds every unfinished segment's position.
 
     >>> for page in pagewalk.parallel_pages(ddb.scan, TableName="t", total_segments=4):  # doctest: +SKIP
     ...     print(len(page["Items"]))
 
+    Args:
+        method: a bound method of a boto3 or botocore client that takes ``Segment`` and
+            ``TotalSegments`` (DynamoDB ``scan``); any other callable that does works when
+            ``token_spec`` is given.
+        total_segments: how many segments to split the scan into (``>= 1``), sent as
+            ``TotalSegments``.
+        max_workers: how many pages are requested at once (``>= 1``). Default:
+            ``min(total_segments, 8)``.
+        page_size: results to ask for per request (``>= 1``), sent as the operation's limit
+            parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
+        max_pages: stop after this many pages (``>= 1``) across all segments.
+        max_items: stop after exactly this many items (``>= 0``) across all segments: the
+            last page's result list is cut to fit, and no page past the limit is requested.
+        resume_from: continue a scan where it stopped: its
+            [`Checkpoint`][pagewalk.Checkpoint] (which holds every unfinished segment) or that
+            checkpoint's JSON.
+        retry_policy: how one page is retried, on top of botocore's own retries; ``None``
+            turns pagewalk's retries off. Default: ``Retry()``.
+        token_spec: the token mapping to use, over registered mappings, botocore's paginator
+            model and inference (see [`spec_for`][pagewalk.spec_for]).
+        on_page: called with each page's [`PageInfo`][pagewalk.PageInfo] just before the
+            page is yielded, in the caller's thread.
+        prefetch_pages: not taken by a parallel scan: anything but ``0`` raises
+            ``TypeError``.
+        rate_limit: pace requests to stay under the service's rate limit: a
+            [`RateLimit`][pagewalk.RateLimit] (shared as given), a number of requests per
+            second, or ``None`` for no pacing. Default: an adaptive ``RateLimit()`` shared by
+            the scan's segments.
+        **params: the request parameters, sent unchanged with every request of every segment
+            (without ``Segment`` and ``TotalSegments``, which the scan sets).
+
+    Returns:
+        A [`Walk`][pagewalk.Walk] over the pages of every segment: iterate it (once), and read
+            ``walk.checkpoint`` and ``walk.stats`` at any time.
+
     Raises:
-        SpecError: the operation takes no ``Segment``/``TotalSegments`` (checked before any
-            request), or the checkpoint belongs to another scan.
-        TypeError: ``Segment`` or ``TotalSegments`` was given: use ``total_segments=``.
+        TypeError: an unknown option (a keyword with an underscore), an option of the wrong
+            type, ``prefetch_pages`` (each segment's next page is already fetched while the
+            caller works), or ``Segment``/``TotalSegments`` among the parameters.
+        ValueError: an option out of range.
+        SpecError: the operation takes no ``Segment``/``TotalSegments``, no token mapping,
+            ``page_size`` for an operation without a limit parameter, or a checkpoint of
+            another scan.
+
+    Nothing is sent before these checks pass. A segment's error surfaces while iterating,
+    after the pages already in flight were delivered; ``walk.checkpoint`` then resumes the
+    whole scan.
     """
     return _start_scan(
         method,
@@ -387,11 +428,61 @@ def parallel_items(
     """Yield every item of a scan split into ``total_segments`` segments, page by page as they
     complete (items of one page stay together and in order).
 
-    Same options and guarantees as [`parallel_pages()`][pagewalk.parallel_pages]; ``max_items`` is exact across
-    segments.
+    The same scan as [`parallel_pages`][pagewalk.parallel_pages], item by item; ``max_items``
+    is exact across segments.
 
     >>> for item in pagewalk.parallel_items(ddb.scan, TableName="t", total_segments=8):  # doctest: +SKIP
     ...     print(item["pk"])
+
+    Args:
+        method: a bound method of a boto3 or botocore client that takes ``Segment`` and
+            ``TotalSegments`` (DynamoDB ``scan``); any other callable that does works when
+            ``token_spec`` is given.
+        total_segments: how many segments to split the scan into (``>= 1``), sent as
+            ``TotalSegments``.
+        max_workers: how many pages are requested at once (``>= 1``). Default:
+            ``min(total_segments, 8)``.
+        page_size: results to ask for per request (``>= 1``), sent as the operation's limit
+            parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
+        max_pages: stop after this many pages (``>= 1``) across all segments.
+        max_items: stop after exactly this many items (``>= 0``) across all segments, in the
+            middle of a page if need be; no page past the limit is requested.
+        resume_from: continue a scan where it stopped: its
+            [`Checkpoint`][pagewalk.Checkpoint] (which holds every unfinished segment) or that
+            checkpoint's JSON.
+        retry_policy: how one page is retried, on top of botocore's own retries; ``None``
+            turns pagewalk's retries off. Default: ``Retry()``.
+        token_spec: the token mapping to use, over registered mappings, botocore's paginator
+            model and inference (see [`spec_for`][pagewalk.spec_for]).
+        on_page: called with each page's [`PageInfo`][pagewalk.PageInfo] just before the
+            page is yielded, in the caller's thread.
+        prefetch_pages: not taken by a parallel scan: anything but ``0`` raises
+            ``TypeError``.
+        rate_limit: pace requests to stay under the service's rate limit: a
+            [`RateLimit`][pagewalk.RateLimit] (shared as given), a number of requests per
+            second, or ``None`` for no pacing. Default: an adaptive ``RateLimit()`` shared by
+            the scan's segments.
+        result_key: the result list to yield and count, one of the token mapping's result
+            keys (S3 ``CommonPrefixes`` with a ``Delimiter``). Default: the first.
+        **params: the request parameters, sent unchanged with every request of every segment
+            (without ``Segment`` and ``TotalSegments``, which the scan sets).
+
+    Returns:
+        A [`Walk`][pagewalk.Walk] over the items of every segment: iterate it (once), and read
+            ``walk.checkpoint`` and ``walk.stats`` at any time.
+
+    Raises:
+        TypeError: an unknown option (a keyword with an underscore), an option of the wrong
+            type, ``prefetch_pages`` (each segment's next page is already fetched while the
+            caller works), or ``Segment``/``TotalSegments`` among the parameters.
+        ValueError: an option out of range.
+        SpecError: the operation takes no ``Segment``/``TotalSegments``, no token mapping,
+            ``page_size`` for an operation without a limit parameter, a ``result_key``
+            that is not one of the mapping's, or a checkpoint of another scan.
+
+    Nothing is sent before these checks pass. A segment's error surfaces while iterating,
+    after the pages already in flight were delivered; ``walk.checkpoint`` then resumes the
+    whole scan.
     """
     return _start_scan(
         method,

@@ -278,12 +278,55 @@ def pages(
 ) -> Walk[T]:
     """Yield every page (response dict) of ``method(**params)``, passing the token back.
 
-    Everything that can be checked is checked now, before any request: bad options, an
-    operation without a token mapping, ``page_size`` without a limit parameter, a checkpoint of
-    another walk.
+    Everything that can be checked is checked now, before any request: the options, the token
+    mapping, ``page_size`` against the operation's limit parameter, a checkpoint against this
+    walk, and the request parameters against the operation's input shape.
 
     >>> for page in pagewalk.pages(s3.list_objects_v2, Bucket="demo", page_size=100):  # doctest: +SKIP
     ...     print(page["KeyCount"])
+
+    Args:
+        method: a bound method of a boto3 or botocore client (``s3.list_objects_v2``); any
+            other callable that returns a mapping works when ``token_spec`` is given.
+        page_size: results to ask for per request (``>= 1``), sent as the operation's limit
+            parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
+        max_pages: stop after this many pages (``>= 1``). A resumed walk gets a fresh budget.
+        max_items: stop after exactly this many items of the result key (``>= 0``): the last
+            page's result list is cut to fit, and no page past the limit is requested.
+        resume_from: continue exactly where an earlier walk stopped: its
+            [`Checkpoint`][pagewalk.Checkpoint], the checkpoint's JSON, or a starting token
+            printed by botocore's paginator or the AWS CLI.
+        retry_policy: how one page is retried, on top of botocore's own retries; ``None``
+            turns pagewalk's retries off. Default: ``Retry()``.
+        token_spec: the token mapping to use, over registered mappings, botocore's paginator
+            model and inference (see [`spec_for`][pagewalk.spec_for]).
+        on_page: called with each page's [`PageInfo`][pagewalk.PageInfo] just before the
+            page is yielded, in the caller's thread.
+        prefetch_pages: fetch up to this many pages ahead in a background thread while the
+            caller works (``>= 0``; default ``0``, none).
+        rate_limit: pace requests to stay under the service's rate limit: a
+            [`RateLimit`][pagewalk.RateLimit] (shared as given), a number of requests per
+            second, or ``None`` for no pacing. Default: an adaptive ``RateLimit()`` of the
+            walk's own.
+        **params: the request parameters, sent unchanged with every request. A token
+            parameter among them (``ContinuationToken="..."``) is the starting token.
+
+    Returns:
+        A [`Walk`][pagewalk.Walk] over the pages: iterate it (once), and read
+            ``walk.checkpoint`` and ``walk.stats`` at any time.
+
+    Raises:
+        TypeError: an unknown option (a keyword with an underscore), an option of the wrong
+            type, botocore's ``PaginationConfig=``, or a coroutine method (walk it with
+            [`apages`][pagewalk.apages]).
+        ValueError: an option out of range, or a starting token given twice.
+        SpecError: no token mapping for the operation, ``page_size`` for an operation without a
+            limit parameter, or a checkpoint of another walk.
+        botocore.exceptions.ParamValidationError: request parameters the operation does not
+            take, or of the wrong type.
+
+    Nothing is sent before these checks pass. Errors of requests surface while iterating:
+    the service's and botocore's errors propagate unchanged once retries are exhausted.
     """
     plan = make_plan(
         method,
@@ -320,8 +363,57 @@ def items(
 ) -> Walk[Any]:
     """Yield every item of the first result key (``Contents``, ``Items``, ...) of every page.
 
+    The same walk as [`pages`][pagewalk.pages], item by item: ``max_items`` and the checkpoint
+    count items, so a walk stopped in the middle of a page resumes at the next item.
+
     >>> for obj in pagewalk.items(s3.list_objects_v2, Bucket="demo"):  # doctest: +SKIP
     ...     print(obj["Key"])
+
+    Args:
+        method: a bound method of a boto3 or botocore client (``s3.list_objects_v2``); any
+            other callable that returns a mapping works when ``token_spec`` is given.
+        page_size: results to ask for per request (``>= 1``), sent as the operation's limit
+            parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
+        max_pages: stop after this many pages (``>= 1``). A resumed walk gets a fresh budget.
+        max_items: stop after exactly this many items (``>= 0``), in the middle of a page if
+            need be; no page past the limit is requested.
+        resume_from: continue exactly where an earlier walk stopped: its
+            [`Checkpoint`][pagewalk.Checkpoint], the checkpoint's JSON, or a starting token
+            printed by botocore's paginator or the AWS CLI.
+        retry_policy: how one page is retried, on top of botocore's own retries; ``None``
+            turns pagewalk's retries off. Default: ``Retry()``.
+        token_spec: the token mapping to use, over registered mappings, botocore's paginator
+            model and inference (see [`spec_for`][pagewalk.spec_for]).
+        on_page: called with each page's [`PageInfo`][pagewalk.PageInfo] just before the
+            page is yielded, in the caller's thread.
+        prefetch_pages: fetch up to this many pages ahead in a background thread while the
+            caller works (``>= 0``; default ``0``, none).
+        rate_limit: pace requests to stay under the service's rate limit: a
+            [`RateLimit`][pagewalk.RateLimit] (shared as given), a number of requests per
+            second, or ``None`` for no pacing. Default: an adaptive ``RateLimit()`` of the
+            walk's own.
+        result_key: the result list to yield and count, one of the token mapping's result
+            keys (S3 ``CommonPrefixes`` with a ``Delimiter``). Default: the first.
+        **params: the request parameters, sent unchanged with every request. A token
+            parameter among them (``ContinuationToken="..."``) is the starting token.
+
+    Returns:
+        A [`Walk`][pagewalk.Walk] over the items: iterate it (once), and read
+            ``walk.checkpoint`` and ``walk.stats`` at any time.
+
+    Raises:
+        TypeError: an unknown option (a keyword with an underscore), an option of the wrong
+            type, botocore's ``PaginationConfig=``, or a coroutine method (walk it with
+            [`aitems`][pagewalk.aitems]).
+        ValueError: an option out of range, or a starting token given twice.
+        SpecError: no token mapping for the operation, ``page_size`` for an operation without a
+            limit parameter, a ``result_key`` that is not one of the mapping's,
+            an operation without a result list, or a checkpoint of another walk.
+        botocore.exceptions.ParamValidationError: request parameters the operation does not
+            take, or of the wrong type.
+
+    Nothing is sent before these checks pass. Errors of requests surface while iterating:
+    the service's and botocore's errors propagate unchanged once retries are exhausted.
     """
     plan = make_plan(
         method,
