@@ -171,6 +171,8 @@ class Checkpoint:
             data["segment"] = self.segment
         if self.total_segments is not None:
             data["total_segments"] = self.total_segments
+        if self.total_segments is not None or self.segments:
+            # Segments without total_segments are malformed: written, so that reading refuses them.
             data["segments"] = [segment.to_dict() for segment in self.segments]
         if self.result_key is not None:
             data["result_key"] = self.result_key
