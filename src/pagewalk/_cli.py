@@ -11,10 +11,13 @@ import argparse
 import contextlib
 import json
 import os
+import re
+import shlex
+import shutil
 import signal
 import sys
+import textwrap
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -31,6 +34,7 @@ from botocore.exceptions import (
 
 from ._checkpoint import Checkpoint
 from ._cli_checkpoint import CheckpointFile
+from ._cli_progress import Progress, showing_retries
 from ._cli_values import (
     CommandFailed,
     UsageError,
@@ -42,6 +46,7 @@ from ._cli_values import (
     to_json_line,
 )
 from ._errors import PagewalkError, SpecError
+from ._fastparse import fast_parsing
 from ._spec import spec_for
 from ._version import __version__
 from ._walk import Walk, items, pages
@@ -76,8 +81,16 @@ examples:
   pagewalk logs filter-log-events logGroupName=/app --items --max-items 100
   pagewalk s3 ListObjectsV2 Bucket=my-bucket --explain
 
-Progress (pages, items, retries, items/s) is drawn on stderr when it is a terminal and stdout
-is not; nothing is written to stderr on success otherwise.
+Progress (pages, items, retries, items/s, seconds) is drawn on stderr when it is a terminal
+and stdout is not, redrawn at least once a second and at each retry. -v/--verbose adds one
+line on stderr for every retry (pagewalk's and botocore's own) and every pacing wait, with the
+error and the delay. Otherwise nothing is written to stderr on success, except the line below.
+
+When --max-items or --max-pages stops a walk that has more to come and no --checkpoint is
+given, one line on stderr gives the --starting-token to pass to the same command to continue.
+--starting-token also takes a NextToken printed by botocore's paginator or by the AWS CLI.
+--query applies a JMESPath expression to each printed page or item and prints its result as
+one JSON value per line (null included).
 
 --checkpoint FILE: resumes from FILE when it exists, keeps it in step with the lines printed
 (rewritten at every page end and on the way out), and deletes it once the walk is complete.
@@ -85,15 +98,98 @@ After an error, Ctrl-C or SIGTERM, run the same command again to print exactly t
 lines. A walk stopped by --max-items or --max-pages keeps FILE, so the next run continues with
 the next batch.
 
-exit status: 0 done; 1 the service or network failed (after retries); 2 usage error
-(bad arguments, unknown service, operation or parameter, a value botocore rejects, no token
-mapping, a checkpoint of another walk, no credentials); 130 interrupted (Ctrl-C);
-143 terminated (SIGTERM). On 1, 130 and 143 the checkpoint file is kept.
+exit status:
+  0    done, also when --max-items or --max-pages stopped the walk
+  1    the service or network failed (after retries), or the output or checkpoint could not
+       be written; the checkpoint file is kept
+  2    usage error: bad arguments, unknown service, operation or parameter, a value botocore
+       rejects, no token mapping, a checkpoint or starting token of another walk, no
+       credentials; nothing was sent
+  130  interrupted (Ctrl-C); the checkpoint file is kept
+  141  stdout was closed early (`pagewalk ... | head`, SIGPIPE); nothing more is printed
+  143  terminated (SIGTERM); the checkpoint file is kept
 """
 
 
 class _Terminated(BaseException):
     """SIGTERM arrived: stop like Ctrl-C."""
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help wrapped to the terminal width (at most 100 columns): paragraphs are re-flowed, a
+    ``term  text`` line wraps under its text, and a long example command is continued with a
+    backslash, so no word is ever broken."""
+
+    def __init__(self, prog: str) -> None:
+        width = max(40, min(shutil.get_terminal_size().columns, 100) - 2)
+        super().__init__(prog, width=width, max_help_position=min(30, width // 3))
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(_flow(text, width, indent))
+
+
+_TERM = re.compile(r"^(\s+\S+\s{2,})(\S.*)$")
+
+
+def _flow(text: str, width: int, indent: str) -> list[str]:
+    """``text`` wrapped to ``width``: see :class:`_HelpFormatter`."""
+    lines: list[str] = []
+    prose: list[str] = []
+    term: tuple[str, list[str]] | None = None
+
+    def wrap(words: str, first: str, rest: str) -> list[str]:
+        return textwrap.wrap(
+            words, width, initial_indent=first, subsequent_indent=rest,
+            break_long_words=False, break_on_hyphens=False,
+        )  # fmt: skip
+
+    def flush() -> None:
+        nonlocal term
+        if prose:
+            lines.extend(wrap(" ".join(prose), indent, indent))
+            prose.clear()
+        if term is not None:
+            head, body = term
+            lines.extend(wrap(" ".join(body), indent + head, indent + " " * len(head)))
+            term = None
+
+    for line in text.splitlines():
+        if not line.strip():
+            flush()
+            lines.append("")
+        elif not line[0].isspace():
+            if term is not None:
+                flush()
+            prose.append(line.strip())
+        elif term is not None and line.startswith(" " * len(term[0])):
+            term[1].append(line.strip())
+        else:
+            flush()
+            match = _TERM.match(line)
+            if match is not None and not line.lstrip().startswith("pagewalk "):
+                term = (match.group(1), [match.group(2)])
+            else:
+                lines.extend(_command(indent + line, width))
+    flush()
+    return lines
+
+
+def _command(line: str, width: int) -> list[str]:
+    """An example command, continued with `` \\`` on further lines when it is too long."""
+    if len(line) <= width:
+        return [line]
+    lead = line[: len(line) - len(line.lstrip())]
+    parts: list[str] = []
+    current = lead
+    for word in line.split():
+        candidate = f"{current} {word}" if current.strip() else current + word
+        if current.strip() and len(candidate) > width - 2:
+            parts.append(current + " \\")
+            current = lead + "    " + word
+        else:
+            current = candidate
+    parts.append(current)
+    return parts
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,11 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="pagewalk",
         description=(
-            "Walk every page of an AWS API call and print each page (or, with --items, each\n"
+            "Walk every page of an AWS API call and print each page (or, with --items, each "
             "result item) as one JSON object per line."
         ),
         epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument("service", help="botocore service name: s3, dynamodb, logs, ec2, ...")
@@ -135,6 +231,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
     parser.add_argument(
+        "--starting-token",
+        metavar="TOKEN",
+        help="start where an earlier walk stopped: the token this command printed, or a "
+        "NextToken from botocore's paginator or the AWS CLI",
+    )
+    parser.add_argument(
+        "--result-key",
+        metavar="NAME",
+        help="with --items: print this result list instead of the first (CommonPrefixes for "
+        "S3 with Delimiter=/); --explain lists them",
+    )
+    parser.add_argument(
+        "--query",
+        metavar="EXPR",
+        help="JMESPath expression applied to each printed page or item; prints its result",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="one line on stderr for every retry and pacing wait, with the error and the delay",
+    )
+    parser.add_argument(
         "--checkpoint",
         metavar="FILE",
         help="resume from FILE if it exists; keep it current; delete it when the walk completes",
@@ -142,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--endpoint-url", metavar="URL", help="send requests to URL")
     parser.add_argument("--region", metavar="R", help="AWS region (default: your AWS config)")
     parser.add_argument("--profile", metavar="P", help="profile from your AWS config files")
+    parser.add_argument(
+        "--no-fast-parsing",
+        dest="fast_parsing",
+        action="store_false",
+        help="parse responses with botocore's own parser (same output, more CPU per page)",
+    )
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -165,52 +290,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _utf8(stream: TextIO) -> bool:
     encoding = getattr(stream, "encoding", None) or ""
     return encoding.lower().replace("-", "") == "utf8"
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class Progress:
-    """The ``pages, items, retries, items/s`` line on a terminal, redrawn in place.
-
-    Drawn only when ``stream`` is a terminal and ``output`` is not: lines printed to the same
-    terminal would run into it.
-    """
-
-    def __init__(self, stream: TextIO, output: TextIO) -> None:
-        self._stream = stream
-        self.enabled = _isatty(stream) and not _isatty(output)
-        self._last = 0.0
-        self._width = 0
-
-    def update(self, walk: Walk[Any], *, force: bool = False) -> None:
-        """Redraw, at most ten times a second unless ``force``."""
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        stats = walk.stats
-        rate = stats.items / stats.elapsed if stats.elapsed > 0 else 0.0
-        text = (
-            f"pagewalk: {stats.pages:,} pages, {stats.items:,} items, "
-            f"{stats.retries:,} retries, {rate:,.0f} items/s"
-        )
-        self._stream.write("\r" + text.ljust(self._width))
-        self._stream.flush()
-        self._width = len(text)
-
-    def end(self) -> None:
-        """Leave the line as it is and move to the next one."""
-        if self.enabled and self._width:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._width = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,9 +353,24 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _cli_names(message: str) -> str:
-    for option in ("page_size", "max_items", "max_pages"):
+    for option in ("page_size", "max_items", "max_pages", "result_key"):
         message = message.replace(option, "--" + option.replace("_", "-"))
-    return message
+    return message.replace("resume_from", "--starting-token")
+
+
+def _compile_query(expression: str | None) -> Any:
+    """The compiled ``--query`` expression (botocore's jmespath), or ``None``."""
+    if expression is None:
+        return None
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        return jmespath.compile(expression)
+    except JMESPathError as exc:
+        raise UsageError(
+            f"--query {expression!r} is not a JMESPath expression: {one_line(exc)}"
+        ) from exc
 
 
 def _explain(
@@ -328,12 +422,17 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
         endpoint_url=args.endpoint_url,
         explain=args.explain,
     )
+    if args.fast_parsing:
+        fast_parsing(client)
     python_name = method_name(client, args.operation)
     method = getattr(client, python_name)
     api_name = client.meta.method_to_api_mapping[python_name]
     label = f"{client.meta.service_model.service_name}.{api_name}"
     operation_model = client.meta.service_model.operation_model(api_name)
     params = parse_params(operation_model, args.params)
+    query = _compile_query(args.query)
+    if args.result_key is not None and not args.items:
+        raise UsageError("--result-key chooses the result list --items prints: add --items")
     try:
         spec = spec_for(method)
     except SpecError as exc:
@@ -352,7 +451,11 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
         # The file is where this same command stopped: it wins over a starting token.
         for name in spec.input_tokens:
             params.pop(name, None)
+    resume_from: Checkpoint | str | None = resume
+    if resume is None and args.starting_token is not None:
+        resume_from = args.starting_token
 
+    options: dict[str, Any] = {"result_key": args.result_key} if args.items else {}
     start = items if args.items else pages
     try:
         walk = start(
@@ -360,10 +463,15 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
             page_size=args.page_size,
             max_pages=args.max_pages,
             max_items=args.max_items,
-            resume_from=resume,
+            resume_from=resume_from,
+            **options,
             **params,
         )
     except SpecError as exc:
+        if resume is None and args.starting_token is not None and exc.checkpoint is None:
+            message = one_line(exc)
+            if "token" in message or "checkpoint" in message:
+                raise UsageError(f"--starting-token: {_cli_names(message)}") from exc
         if exc.checkpoint is not None and store is not None:
             raise UsageError(
                 f"{store.path}: {one_line(exc)}; delete it to start a new walk, or pass "
@@ -379,7 +487,18 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
         if args.explain:
             _explain(label, method, params, resume, out)
             return EXIT_OK
-        _print_walk(walk, args.items, out, err, store, signals)
+        progress = Progress(err, out)
+        with showing_retries(progress, err, verbose=args.verbose, client=client):
+            _print_walk(walk, args.items, out, err, store, signals, progress, query)
+        if store is None and walk.checkpoint is not None:
+            # A limit stopped the walk before its end: say how to go on, as the AWS CLI
+            # prints a NextToken. A pagewalk checkpoint, not botocore's form: it also checks
+            # the parameters and works for every operation and result list.
+            token = shlex.quote(walk.checkpoint.to_json())
+            _say(
+                err,
+                f"more results: to continue, run the same command with --starting-token {token}",
+            )
     return EXIT_OK
 
 
@@ -390,9 +509,11 @@ def _print_walk(
     err: TextIO,
     store: CheckpointFile | None,
     signals: _Signals,
+    progress: Progress,
+    query: Any = None,
 ) -> None:
-    progress = Progress(err, out)
     ascii_only = not _utf8(out)
+    progress.start(walk)
     try:
         while True:
             try:
@@ -404,19 +525,21 @@ def _print_walk(
             except (ClientError, BotoCoreError, PagewalkError, OSError) as exc:
                 if store is not None:
                     store.flush()
-                progress.update(walk, force=True)
+                progress.update(force=True)
                 raise CommandFailed(_failure_message(exc, walk, store)) from exc
             if not mode_items:
                 value = {key: item for key, item in value.items() if key != "ResponseMetadata"}
+            if query is not None:
+                value = query.search(value)
             line = to_json_line(value, ascii_only=ascii_only) + "\n"
             with signals.held():
                 _write(out, line, store)
                 if store is not None:
                     store.advance(walk.checkpoint)
-            progress.update(walk)
+            progress.update()
         if store is not None and walk.checkpoint is None:
             store.advance(None)
-        progress.update(walk, force=True)
+        progress.update(force=True)
     finally:
         if store is not None:
             with signals.held():

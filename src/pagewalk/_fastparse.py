@@ -32,6 +32,9 @@ from dateutil import tz  # a dependency of botocore: its parsers build these tzi
 __all__ = ["fast_parsing", "parse_timestamp"]
 
 ClientT = TypeVar("ClientT")
+# What botocore's parsers use unless told otherwise; the fallback is looked up by name at call
+# time, so a test can watch it.
+_BOTOCORE_DEFAULT = botocore_parse_timestamp
 
 # -- timestamps ---------------------------------------------------------------------------------
 
@@ -107,7 +110,8 @@ def parse_timestamp(value: Any) -> datetime.datetime:
                 zone = _fixed_offset(-offset if sign == "-" else offset)
             else:
                 zone = None
-            if zone is not None:
+            # dateutil moves a year below 100 into the century around today's date.
+            if zone is not None and year >= "0100":
                 # dateutil keeps the first six digits of a fraction and drops the rest.
                 micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
                 try:
@@ -125,7 +129,7 @@ def parse_timestamp(value: Any) -> datetime.datetime:
                     pass  # out of range: botocore raises its own error for it
         else:
             match = _RFC_822.fullmatch(value)
-            if match is not None:
+            if match is not None and match[3] >= "0100":
                 day, month, year, hour, minute, second = match.groups()
                 try:
                     return datetime.datetime(
@@ -345,7 +349,7 @@ def _botocore_timestamps(defaults: dict[str, Any]) -> bool:
     chosen = defaults.get("timestamp_parser")
     if chosen is None:
         chosen = parsers.DEFAULT_TIMESTAMP_PARSER
-    return chosen is botocore_parse_timestamp
+    return chosen is _BOTOCORE_DEFAULT
 
 
 class _FastParserFactory:
@@ -396,8 +400,9 @@ class _FastParserFactory:
 
 def _unsupported(endpoint: Any) -> str | None:
     """Why this client's parser factory cannot be replaced, or None when it can."""
-    factory = getattr(endpoint, _FACTORY_ATTRIBUTE, None)
-    if endpoint is None or factory is None:
+    # Only an attribute of the endpoint itself is replaced: not a property, not a class's.
+    factory = getattr(endpoint, "__dict__", {}).get(_FACTORY_ATTRIBUTE)
+    if factory is None:
         return "this botocore keeps no parser factory at client._endpoint._response_parser_factory"
     kind = type(factory)
     if (kind.__module__, kind.__qualname__) not in _KNOWN_FACTORIES:
