@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -268,3 +269,101 @@ def test_parallel_scan_sends_few_requests_after_a_fatal_error() -> None:
     )
     everything = seen + list(rest)
     assert sorted(everything) == sorted(f"{s}/{p}" for s in range(1000) for p in range(2))
+
+
+# --------------------------------------------------------------------------------------------
+# 8. Resuming from a token loop's checkpoint repeats nothing
+
+
+class LoopingService:
+    """Pages 0 -> A -> B -> A ... (a token loop); ``fixed`` makes B lead on to C, the last page."""
+
+    def __init__(self) -> None:
+        self.fixed = False
+        self.calls: list[str | None] = []
+
+    def list_things(self, NextToken: str | None = None) -> dict[str, Any]:
+        self.calls.append(NextToken)
+        follows = {None: "A", "A": "B", "B": "C" if self.fixed else "A", "C": None}
+        number = {None: 0, "A": 1, "B": 2, "C": 3}[NextToken]
+        response: dict[str, Any] = {"Items": [f"item {number}"]}
+        if follows[NextToken] is not None:
+            response["NextToken"] = follows[NextToken]
+        return response
+
+
+@pytest.mark.parametrize("mode", ["items", "pages"])
+def test_resuming_from_a_token_loops_checkpoint_delivers_nothing_again(mode: str) -> None:
+    service = LoopingService()
+    walk_function = pagewalk.items if mode == "items" else pagewalk.pages
+    walk = walk_function(service.list_things, token_spec=SPEC)
+    seen: list[Any] = []
+    with pytest.raises(pagewalk.TokenLoopError) as loop:
+        seen.extend(walk)
+    checkpoint = loop.value.checkpoint
+    assert checkpoint is not None
+    assert checkpoint == walk.checkpoint
+    assert checkpoint.items == 3
+    for _ in range(2):  # resuming again and again keeps raising, and never repeats an item
+        again = walk_function(
+            service.list_things, token_spec=SPEC, resume_from=checkpoint.to_json()
+        )
+        delivered: list[Any] = []
+        with pytest.raises(pagewalk.TokenLoopError) as loop_again:
+            delivered.extend(again)
+        items = delivered if mode == "items" else [i for page in delivered for i in page["Items"]]
+        assert items == []
+        checkpoint = loop_again.value.checkpoint
+        assert checkpoint is not None
+        assert checkpoint.items == 3
+
+
+def test_a_loop_that_went_away_resumes_with_every_item_once() -> None:
+    service = LoopingService()
+    seen: list[str] = []
+    walk = pagewalk.items(service.list_things, token_spec=SPEC)
+    with pytest.raises(pagewalk.TokenLoopError):
+        seen.extend(walk)
+    service.fixed = True
+    seen.extend(pagewalk.items(service.list_things, token_spec=SPEC, resume_from=walk.checkpoint))
+    assert seen == ["item 0", "item 1", "item 2", "item 3"]
+
+
+# --------------------------------------------------------------------------------------------
+# 9. The loop guard's memory does not grow with token length
+
+
+class LongTokens:
+    """``pages`` pages of one item whose tokens are ``length`` characters long, all different."""
+
+    def __init__(self, pages: int, length: int) -> None:
+        self.pages = pages
+        self.length = length
+
+    def list_things(self, NextToken: str | None = None) -> dict[str, Any]:
+        number = int(NextToken[:10]) if NextToken else 0
+        response: dict[str, Any] = {"Items": [number]}
+        if number + 1 < self.pages:
+            response["NextToken"] = f"{number + 1:010d}".ljust(self.length, "x")
+        return response
+
+
+def guard_peak(pages: int, length: int) -> int:
+    """Peak bytes allocated while walking ``pages`` pages with tokens of ``length`` characters."""
+    service = LongTokens(pages, length)
+    walk = pagewalk.pages(service.list_things, token_spec=SPEC, retry_policy=None)
+    tracemalloc.start()
+    try:
+        for _ in walk:
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_loop_guard_memory_does_not_grow_with_token_length() -> None:
+    long = guard_peak(10_000, 1_000)
+    short = guard_peak(10_000, 10)
+    # Keeping every 1,000-character token took over 12 MB here; digests take about 1 MB.
+    assert long < 4_000_000
+    assert long < 1.5 * short

@@ -14,9 +14,11 @@ caller has seen.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import sys
 import time
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
@@ -31,6 +33,7 @@ __all__ = [
     "Budget",
     "Cursor",
     "Iteration",
+    "LoopGuard",
     "Page",
     "PageInfo",
     "WalkState",
@@ -177,10 +180,56 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}({code})" if code else type(exc).__name__
 
 
-def _token_key(tokens: Mapping[str, Any]) -> Any:
-    if all(isinstance(value, str) for value in tokens.values()):
-        return tuple(sorted(tokens.items()))
-    return canonical_json(tokens)
+_LOW_64 = (1 << 64) - 1
+
+
+class LoopGuard:
+    """The tokens a walk has sent, to recognise one that comes back, in memory that does not
+    grow with the tokens' length.
+
+    Each token is kept as a 128-bit digest (SHA-256, truncated) of a canonical text: about 100
+    bytes per page whatever the token's length (a set entry, and two array slots recording where
+    it was sent). Digests cannot cause a false ``TokenLoopError`` in practice: a walk of ``n``
+    pages has under ``n**2 / 2`` pairs of tokens, each pair sharing a digest with probability
+    ``2**-128``, so the chance of any collision is below ``n**2 / 2**129``: about ``1e-25`` for
+    ten million pages, far below the odds of a hardware fault corrupting an exact comparison.
+    """
+
+    __slots__ = ("_before", "_digests", "_order")
+
+    def __init__(self) -> None:
+        self._digests: set[int] = set()
+        # In the order sent: each digest's low 64 bits, and the items delivered before its page.
+        self._order = array("Q")
+        self._before = array("q")
+
+    @staticmethod
+    def _digest(tokens: Mapping[str, Any]) -> int:
+        if all(isinstance(value, str) for value in tokens.values()):
+            # Length-prefixed, so that no two token sets make the same text; cheaper than JSON.
+            text = "s" + "".join(
+                f"{len(name)}:{name}{len(value)}:{value}" for name, value in sorted(tokens.items())
+            )
+        else:
+            text = "j" + canonical_json(tokens)
+        # SHA-256 is hardware-accelerated on common CPUs; its first 128 bits are the digest.
+        data = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        return int.from_bytes(data[:16], "big")
+
+    def add(self, tokens: Mapping[str, Any], before: int) -> None:
+        """Note that ``tokens`` are sent, for a page after ``before`` delivered items."""
+        digest = self._digest(tokens)
+        self._digests.add(digest)
+        self._order.append(digest & _LOW_64)
+        self._before.append(before)
+
+    def sent_before(self, tokens: Mapping[str, Any]) -> int | None:
+        """How many items had been delivered when ``tokens`` were first sent; ``None`` if never."""
+        digest = self._digest(tokens)
+        if digest not in self._digests:
+            return None
+        # Only on a loop, which ends the walk: a linear search (in C) is fine here.
+        return self._before[self._order.index(digest & _LOW_64)]
 
 
 def _replace_result(
@@ -258,8 +307,12 @@ class Cursor:
         )
         # Frontier, advanced by receive().
         self._send: Position | None = plan.start
-        self._seen: set[Any] = {_token_key(plan.start.tokens)} if plan.start.tokens else set()
+        self._guard = LoopGuard()
+        start = plan.start
+        if start.tokens:
+            self._guard.add(start.tokens, start.items - start.skip)
         self._failure: PagewalkError | None = None
+        self._loop: tuple[dict[str, Any], int] | None = None
         if self.budget.exhausted:
             self._send = None
         # Delivered position, advanced by emit().
@@ -363,10 +416,17 @@ class Cursor:
             next_tokens = self._next_tokens(response, send)
             if next_tokens is None:
                 after = None if self._failure is None else partial
+                if self._loop is not None:
+                    # Resume at the repeated token with every item delivered since it was first
+                    # sent to skip: a resumed walk walks the loop again delivering nothing (skip
+                    # carries over pages), then meets the token again and raises at once.
+                    tokens, before = self._loop
+                    delivered = send.items + count
+                    after = Position(tokens, delivered - before, send.pages + 1, delivered)
                 self._send = None
             else:
                 after = Position(next_tokens, carry, send.pages + 1, send.items + count)
-                self._seen.add(_token_key(next_tokens))
+                self._guard.add(next_tokens, after.items - after.skip)
                 self._send = None if self.budget.exhausted else after
         info = PageInfo(
             number=send.pages + 1,
@@ -414,7 +474,9 @@ class Cursor:
             return None
         if self.plan.spec.stop_on_same_token and tokens == dict(sent.tokens):
             return None
-        if _token_key(tokens) in self._seen:
+        before = self._guard.sent_before(tokens)
+        if before is not None:
+            self._loop = (tokens, before)
             self._failure = TokenLoopError(
                 f"{name}: page {sent.pages + 1} returned a continuation token this walk has "
                 "already sent; following it would repeat pages forever. If the service "
