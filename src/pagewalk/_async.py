@@ -43,17 +43,21 @@ async def arequest_page(
     function (aiobotocore) or return an awaitable; a plain return value is used as it is.
     """
     while True:
-        attempt.begin()
+        pause = attempt.begin()
+        if pause:
+            await _sleep.apacing(sleep, pause)
         try:
             response = method(**params)
             if inspect.isawaitable(response):
                 response = await response
-            return response
         except Exception as exc:
             delay = attempt.on_error(exc)
             if delay is None:
                 raise
             attempt.slept(delay, await sleep(delay))
+        else:
+            attempt.on_success()
+            return response
 
 
 async def afetch_page(cursor: Cursor) -> Page | None:

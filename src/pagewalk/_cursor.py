@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
+from . import _sleep
 from ._checkpoint import Checkpoint, canonical_json
 from ._errors import PagewalkError, TokenLoopError
 from ._plan import Plan, Position
-from ._retry import PageAttempts, error_code, is_token_error
+from ._retry import PageAttempts, error_code, is_throttling, is_token_error
 
 __all__ = [
     "Attempt",
@@ -53,9 +54,22 @@ class WalkStats:
         requests: calls pagewalk made to the method, its own retries included.
         retries: pagewalk's own retries (botocore's retries inside one call are not counted).
         slept: seconds spent in pagewalk's backoff.
+        throttled: responses that were throttling errors (HTTP 429, ``Throttling``, ``SlowDown``,
+            ...), whether retried or not.
+        paced: seconds spent waiting for the rate limiter.
     """
 
-    __slots__ = ("_finished", "_started", "items", "pages", "requests", "retries", "slept")
+    __slots__ = (
+        "_finished",
+        "_started",
+        "items",
+        "paced",
+        "pages",
+        "requests",
+        "retries",
+        "slept",
+        "throttled",
+    )
 
     def __init__(self) -> None:
         self.pages = 0
@@ -63,6 +77,8 @@ class WalkStats:
         self.requests = 0
         self.retries = 0
         self.slept = 0.0
+        self.throttled = 0
+        self.paced = 0.0
         self._started: float | None = None
         self._finished: float | None = None
 
@@ -87,7 +103,8 @@ class WalkStats:
     def __repr__(self) -> str:
         return (
             f"WalkStats(pages={self.pages}, items={self.items}, requests={self.requests}, "
-            f"retries={self.retries}, elapsed={self.elapsed:.3f}, slept={self.slept:.3f})"
+            f"retries={self.retries}, throttled={self.throttled}, elapsed={self.elapsed:.3f}, "
+            f"slept={self.slept:.3f}, paced={self.paced:.3f})"
         )
 
 
@@ -128,31 +145,67 @@ class Page:
 class Attempt:
     """Retry bookkeeping of one page request, wired to the walk's stats and log."""
 
-    __slots__ = ("_cursor", "_tries", "first_try", "tokens")
+    __slots__ = ("_cursor", "_sent", "_tries", "first_try", "tokens")
 
     def __init__(self, cursor: Cursor, tokens: Mapping[str, Any]) -> None:
         self._cursor = cursor
         self._tries = PageAttempts(cursor.plan.retry_policy)
         self.tokens = tokens
         self.first_try = time.monotonic()
+        self._sent = 0.0
 
     @property
     def attempts(self) -> int:
         """Tries made so far."""
         return self._tries.attempts
 
-    def begin(self) -> None:
-        """Count one call to the method."""
+    def begin(self) -> float:
+        """Count one call to the method; return the seconds to wait for the rate limiter first.
+
+        The driver waits that long (through ``_sleep.pacing``), then sends, then reports the
+        answer with :meth:`on_success` or :meth:`on_error`.
+        """
         self._tries.attempts += 1
-        self._cursor.stats.requests += 1
+        cursor = self._cursor
+        cursor.stats.requests += 1
+        limiter = cursor.plan.rate_limit
+        if limiter is None:
+            return 0.0
+        now = _sleep.clock()
+        wait = limiter._acquire(now)
+        self._sent = now + wait
+        if wait > 0.0:
+            cursor.stats.paced += wait
+            logger.info(
+                "%s: page %d try %d waits %.2fs for the rate limit (%.2f requests/s)",
+                cursor.plan.operation.name,
+                cursor.next_page_number,
+                self._tries.attempts,
+                wait,
+                limiter.rate or 0.0,
+                extra={"pagewalk_pacing": (wait, limiter.rate)},
+            )
+        return wait
+
+    def on_success(self) -> None:
+        """Report that the request was answered with a response."""
+        limiter = self._cursor.plan.rate_limit
+        if limiter is not None:
+            limiter._answered(self._sent, _sleep.clock(), accepted=True, throttled=False)
 
     def on_error(self, exc: Exception) -> float | None:
         """Seconds to wait before the next try, or ``None`` when ``exc`` must propagate.
 
         When it must propagate, the error has been annotated (expired token) as needed.
         """
-        delay = self._tries.on_error(exc)
         cursor = self._cursor
+        throttled = is_throttling(exc)
+        if throttled:
+            cursor.stats.throttled += 1
+        limiter = cursor.plan.rate_limit
+        if limiter is not None:
+            limiter._answered(self._sent, _sleep.clock(), accepted=False, throttled=throttled)
+        delay = self._tries.on_error(exc)
         if delay is None:
             cursor.annotate(exc, self.tokens)
             return None

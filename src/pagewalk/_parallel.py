@@ -24,7 +24,7 @@ from . import _sleep
 from ._checkpoint import Checkpoint
 from ._cursor import Attempt, Budget, Cursor, Page, WalkStats, delivering
 from ._errors import PagewalkError, SpecError
-from ._pacing import PER_WALK, RateLimit, coerce_rate_limit
+from ._pacing import PER_WALK, RateLimit
 from ._plan import (
     DEFAULT_RETRY,
     OPTION_NAMES,
@@ -91,9 +91,9 @@ def plan_segments(
         )
     total = check_int("total_segments", total_segments, 1)
     assert total is not None
-    # One limiter for the whole scan: every segment's requests wait for the same budget.
-    options["rate_limit"] = coerce_rate_limit(options.get("rate_limit", PER_WALK))
     base = make_plan(method, mode, params, known_options=known_options, **options)
+    # One limiter for the whole scan: every segment's requests wait for the same budget.
+    options["rate_limit"] = base.rate_limit
     _check_segmentable(base.operation, params)
     name = base.operation.name
     if base.start.tokens:
@@ -204,6 +204,8 @@ class _Scan:
         stats.requests = sum(part.requests for part in parts)
         stats.retries = sum(part.retries for part in parts)
         stats.slept = sum(part.slept for part in parts)
+        stats.throttled = sum(part.throttled for part in parts)
+        stats.paced = sum(part.paced for part in parts)
         return stats
 
     def _number(self, page: Page) -> Page:

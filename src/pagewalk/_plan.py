@@ -197,6 +197,9 @@ def make_plan(
     if result_key is not None and not isinstance(result_key, str):
         raise TypeError(f"result_key must be a str, got {type(result_key).__name__}")
     operation, spec = resolve(method, token_spec)
+    if rate_limit is PER_WALK:
+        # The default limiter starts at the operation's documented quota, when it has one.
+        limiter = coerce_rate_limit(rate_limit, operation.name)
     if mode == "items" and not spec.result_keys:
         raise SpecError(
             f"{operation.name}: the token mapping names no result_key, so there are no items to "

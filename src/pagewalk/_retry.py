@@ -24,11 +24,12 @@ from botocore.exceptions import (
 
 from ._errors import short_repr
 
-__all__ = ["PageAttempts", "Retry", "is_retryable", "is_token_error"]
+__all__ = ["PageAttempts", "Retry", "is_retryable", "is_throttling", "is_token_error"]
 
-# botocore's standard retry mode (retries/standard.py: throttling and transient codes) plus
-# the throttling and availability codes individual services use.
-RETRYABLE_CODES = frozenset(
+# The codes that say "too many requests": botocore's throttled codes (retries/standard.py)
+# without the two that mean "busy with another request", plus the spellings other services use.
+# The rate limiter (_pacing.py) slows down on these; all of them are retried.
+THROTTLING_CODES = frozenset(
     {
         "Throttling",
         "ThrottlingException",
@@ -36,18 +37,26 @@ RETRYABLE_CODES = frozenset(
         "RequestThrottledException",
         "TooManyRequestsException",
         "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
         "RequestLimitExceeded",
         "BandwidthLimitExceeded",
         "LimitExceededException",
         "RequestThrottled",
         "SlowDown",
-        "PriorRequestNotComplete",
-        "RequestTimeout",
-        "RequestTimeoutException",
         "EC2ThrottledException",
         "Throttled",
         "TooManyRequests",
+    }
+)
+THROTTLING_STATUS = 429
+
+# botocore's standard retry mode (retries/standard.py: throttling and transient codes) plus
+# the throttling and availability codes individual services use.
+RETRYABLE_CODES = THROTTLING_CODES | frozenset(
+    {
+        "TransactionInProgressException",
+        "PriorRequestNotComplete",
+        "RequestTimeout",
+        "RequestTimeoutException",
         "ServiceUnavailable",
         "ServiceUnavailableException",
         "InternalError",
@@ -92,6 +101,13 @@ def error_code(exc: BaseException) -> str:
 def _status(exc: ClientError) -> int | None:
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return status if isinstance(status, int) else None
+
+
+def is_throttling(exc: BaseException) -> bool:
+    """Whether ``exc`` is the service saying "too many requests" (HTTP 429 or a throttling code)."""
+    if not isinstance(exc, ClientError):
+        return False
+    return error_code(exc) in THROTTLING_CODES or _status(exc) == THROTTLING_STATUS
 
 
 def is_token_error(exc: BaseException) -> bool:

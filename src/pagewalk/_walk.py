@@ -32,18 +32,24 @@ def request_page(
 ) -> Any:
     """Send one page request, retrying it as ``attempt``'s policy says; return the response.
 
-    The error of the last try propagates when the policy gives up, or at once when it is not
-    retryable. Every driver (inline, prefetch, parallel workers) sends pages through here.
+    Every try first waits for the walk's rate limiter (with ``sleep``). The error of the last
+    try propagates when the policy gives up, or at once when it is not retryable. Every driver
+    (inline, prefetch, parallel workers) sends pages through here.
     """
     while True:
-        attempt.begin()
+        pause = attempt.begin()
+        if pause:
+            _sleep.pacing(sleep, pause)
         try:
-            return method(**params)
+            response = method(**params)
         except Exception as exc:
             delay = attempt.on_error(exc)
             if delay is None:
                 raise
             attempt.slept(delay, sleep(delay))
+        else:
+            attempt.on_success()
+            return response
 
 
 def fetch_page(cursor: Cursor, sleep: Callable[[float], float] = _sleep.sleep) -> Page | None:
