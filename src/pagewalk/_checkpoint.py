@@ -207,6 +207,12 @@ class Checkpoint:
     def from_json(cls, text: str | bytes) -> Checkpoint:
         """Read a checkpoint written by [`to_json()`][pagewalk.Checkpoint.to_json].
 
+        Args:
+            text: the JSON text (``str`` or UTF-8 ``bytes``).
+
+        Returns:
+            The checkpoint, checked as [`from_dict()`][pagewalk.Checkpoint.from_dict] checks.
+
         Raises:
             SpecError: the text is not a well-formed pagewalk checkpoint.
         """
@@ -216,9 +222,15 @@ class Checkpoint:
     def from_dict(cls, data: Any) -> Checkpoint:
         """Read a checkpoint from [`to_dict()`][pagewalk.Checkpoint.to_dict] data.
 
-        Nothing in ``data`` is trusted: anything [`to_dict()`][pagewalk.Checkpoint.to_dict] could not have written
-        (wrong types, negative counts, unknown tagged values, values nested too deeply,
-        segments without a scan or inside a segment) raises ``SpecError``.
+        Nothing in ``data`` is trusted: anything [`to_dict()`][pagewalk.Checkpoint.to_dict]
+        could not have written (wrong types, negative counts, unknown tagged values, values
+        nested too deeply, segments without a scan or inside a segment) raises ``SpecError``.
+
+        Args:
+            data: plain JSON data, as [`to_dict()`][pagewalk.Checkpoint.to_dict] returns it.
+
+        Returns:
+            The checkpoint.
 
         Raises:
             SpecError: the data is not a well-formed pagewalk checkpoint.

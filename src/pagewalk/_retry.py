@@ -123,6 +123,13 @@ def is_retryable(exc: BaseException) -> bool:
     429/500/502/503/504, and connection errors and timeouts. False for everything else, in
     particular validation, access, credential and parameter errors, expired or invalid
     continuation tokens, and ``StubAssertionError`` (a test's stub mismatch must surface at once).
+
+    Args:
+        exc: the error a try of a page raised (a ``ClientError``, a botocore connection
+            error, ...).
+
+    Returns:
+        ``True`` when the page should be tried again, after a backoff.
     """
     if isinstance(exc, AssertionError):
         return False
@@ -226,6 +233,12 @@ class Retry:
         """The upper bound of the backoff before retry number ``retry`` (1-based).
 
         It saturates at ``maximum``, for any number of retries.
+
+        Args:
+            retry: the retry's number: 1 for the second try of a page, 2 for the third, ...
+
+        Returns:
+            ``min(maximum, initial * multiplier ** (retry - 1))``, in seconds.
         """
         if self.initial == 0:
             return 0.0
@@ -236,7 +249,14 @@ class Retry:
         return float(min(self.maximum, bound))
 
     def should_retry(self, exc: BaseException) -> bool:
-        """Whether this policy's classifier lets ``exc`` be retried."""
+        """Whether this policy's classifier lets ``exc`` be retried.
+
+        Args:
+            exc: the error a try of the page raised.
+
+        Returns:
+            What ``retry_on`` (or [`is_retryable`][pagewalk.is_retryable]) says of ``exc``.
+        """
         classify = self.retry_on or is_retryable
         return bool(classify(exc))
 

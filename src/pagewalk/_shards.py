@@ -53,20 +53,49 @@ class Shard:
     def pages(self, client: Any, /, **options: Any) -> Walk[Any]:
         """Yield the pages of this shard's segment, using ``client``'s method for the operation.
 
-        ``options`` are walk options (``max_pages``, ``retry_policy``, ``on_page``,
-        ``token_spec``, ``resume_from``, ...); the request parameters are fixed in the shard.
         ``walk.checkpoint`` is this segment's position, for [`at()`][pagewalk.Shard.at].
+
+        Args:
+            client: a client of the shard's service, made where the shard runs.
+            **options: walk options, as [`pages`][pagewalk.pages] takes them (``max_pages``,
+                ``retry_policy``, ``on_page``, ``token_spec``, ...); the request parameters
+                are fixed in the shard.
+
+        Returns:
+            A [`Walk`][pagewalk.Walk] over the segment's pages.
+
+        Raises:
+            TypeError: a request parameter among ``options``, an unknown option, or a client
+                of another service.
+            SpecError: as [`pages`][pagewalk.pages] raises it.
         """
         return self._walk(client, "pages", options)
 
     def items(self, client: Any, /, **options: Any) -> Walk[Any]:
-        """Yield the items of this shard's segment; see [`pages()`][pagewalk.Shard.pages]."""
+        """Yield the items of this shard's segment; see [`pages()`][pagewalk.Shard.pages].
+
+        Args:
+            client: a client of the shard's service, made where the shard runs.
+            **options: walk options, as [`items`][pagewalk.items] takes them (``max_items``,
+                ``result_key``, ...).
+
+        Returns:
+            A [`Walk`][pagewalk.Walk] over the segment's items.
+        """
         return self._walk(client, "items", options)
 
     def at(self, checkpoint: Checkpoint | str | None) -> Shard | None:
         """This shard, continuing at ``checkpoint`` (a partial run's ``walk.checkpoint``).
 
-        Returns ``None`` when ``checkpoint`` is ``None``: the segment ran to the end.
+        Args:
+            checkpoint: where a run of this shard stopped, or its JSON.
+
+        Returns:
+            A new shard of the same segment at ``checkpoint``; ``None`` when ``checkpoint`` is
+                ``None``: the segment ran to the end.
+
+        Raises:
+            SpecError: the checkpoint belongs to another segment or operation.
         """
         if checkpoint is None:
             return None
@@ -158,6 +187,12 @@ class Shard:
     def from_json(cls, text: str | bytes) -> Shard:
         """Read a shard written by [`to_json()`][pagewalk.Shard.to_json].
 
+        Args:
+            text: the JSON text (``str`` or UTF-8 ``bytes``).
+
+        Returns:
+            The shard.
+
         Raises:
             SpecError: the text is not a well-formed pagewalk shard.
         """
@@ -167,8 +202,15 @@ class Shard:
     def from_dict(cls, data: Any) -> Shard:
         """Read a shard from [`to_dict()`][pagewalk.Shard.to_dict] data.
 
-        Nothing in ``data`` is trusted: anything [`to_dict()`][pagewalk.Shard.to_dict] could not have written raises
-        ``SpecError`` (the checkpoint inside is read as [`Checkpoint.from_dict()`][pagewalk.Checkpoint.from_dict] reads one).
+        Nothing in ``data`` is trusted: anything [`to_dict()`][pagewalk.Shard.to_dict] could
+        not have written raises ``SpecError`` (the checkpoint inside is read as
+        [`Checkpoint.from_dict()`][pagewalk.Checkpoint.from_dict] reads one).
+
+        Args:
+            data: plain JSON data, as [`to_dict()`][pagewalk.Shard.to_dict] returns it.
+
+        Returns:
+            The shard.
 
         Raises:
             SpecError: the data is not a well-formed pagewalk shard.
@@ -230,13 +272,35 @@ def shards(
 ) -> list[Shard]:
     """Split a scan into one [`Shard`][pagewalk.Shard] per segment, for a distributed engine to run.
 
-    Sends no request. With ``resume_from`` (a parallel scan's checkpoint) only the unfinished
-    segments come back, each at its position. Per-run options (``max_items``,
-    ``retry_policy``, ``on_page``, ...) go to [`Shard.pages()`][pagewalk.Shard.pages] / [`Shard.items()`][pagewalk.Shard.items]; so does
-    ``token_spec`` (it cannot travel as JSON).
+    Sends no request: the scan is checked as [`parallel_pages`][pagewalk.parallel_pages]
+    checks it. Per-run options (``max_items``, ``retry_policy``, ``on_page``, ...) go to
+    [`Shard.pages()`][pagewalk.Shard.pages] / [`Shard.items()`][pagewalk.Shard.items]; so
+    does ``token_spec`` (it cannot travel as JSON).
 
     >>> for shard in pagewalk.shards(ddb.scan, TableName="t", total_segments=16):  # doctest: +SKIP
     ...     futures.append(dask_client.submit(run_shard, shard.to_json()))
+
+    Args:
+        method: a bound method of a boto3 or botocore client that takes ``Segment`` and
+            ``TotalSegments`` (DynamoDB ``scan``).
+        total_segments: how many segments to split the scan into (``>= 1``).
+        page_size: results to ask for per request, kept in every shard.
+        resume_from: a parallel scan's [`Checkpoint`][pagewalk.Checkpoint] (or its JSON):
+            only the unfinished segments come back, each at its position.
+        token_spec: the token mapping to check the scan with; give it to the shards' runs
+            too.
+        **params: the request parameters, kept in every shard (without ``Segment`` and
+            ``TotalSegments``).
+
+    Returns:
+        One [`Shard`][pagewalk.Shard] per unfinished segment, in segment order.
+
+    Raises:
+        TypeError: an unknown option, ``max_workers`` (a shard runs where it is sent), or
+            ``Segment``/``TotalSegments`` among the parameters.
+        ValueError: an option out of range.
+        SpecError: the operation takes no ``Segment``/``TotalSegments``, no token mapping, or
+            a checkpoint of another scan.
     """
     if "max_workers" in params:
         raise TypeError(

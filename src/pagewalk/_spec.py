@@ -68,8 +68,14 @@ class TokenSpec:
         stop_on_same_token: the service echoing the token it was sent means the end
             (CloudWatch Logs ``GetLogEvents``) instead of a token loop.
 
-    ``source`` says where a resolved mapping came from: ``"argument"``, ``"registry"``,
-    ``"botocore"`` or ``"inferred"``. A mapping you build yourself need not set it.
+        source: where a resolved mapping came from: ``"argument"``, ``"registry"``,
+            ``"botocore"`` or ``"inferred"``. Resolution fills it in
+            ([`spec_for`][pagewalk.spec_for], or the walk itself); a mapping you build
+            yourself need not set it.
+
+    Raises:
+        SpecError: a token or result key that is not a valid JMESPath expression, an empty
+            name, or as many output tokens as input tokens missing.
 
     >>> TokenSpec("NextToken", "NextToken", result_key="Items", limit_key="MaxResults")
     TokenSpec(input_token='NextToken', output_token='NextToken', result_key='Items', limit_key='MaxResults', more_results=None, stop_on_same_token=False, source=None)
@@ -200,10 +206,18 @@ def _check_names(service: str, operation: str) -> tuple[str, str]:
 def register(service: str, operation: str, spec: TokenSpec) -> None:
     """Use ``spec`` for every walk of ``service``'s ``operation`` from now on.
 
-    ``service`` is botocore's service name (``"logs"``); ``operation`` is the API name
-    (``"GetLogEvents"``) or the Python method name (``"get_log_events"``). A registered mapping
-    wins over the built-in ones, over botocore's paginator model and over inference; only an
-    explicit ``token_spec=`` argument beats it.
+    A registered mapping wins over the built-in ones, over botocore's paginator model and over
+    inference; only an explicit ``token_spec=`` argument beats it. It applies in this process,
+    to every thread, until [`unregister`][pagewalk.unregister] removes it.
+
+    Args:
+        service: botocore's service name (``"logs"``, ``"s3"``).
+        operation: the API name (``"GetLogEvents"``) or the Python method name
+            (``"get_log_events"``).
+        spec: the token mapping.
+
+    Raises:
+        TypeError: ``spec`` is not a [`TokenSpec`][pagewalk.TokenSpec], or an empty name.
     """
     if not isinstance(spec, TokenSpec):
         raise TypeError(f"spec must be a pagewalk.TokenSpec, got {type(spec).__name__}")
@@ -215,9 +229,19 @@ def register(service: str, operation: str, spec: TokenSpec) -> None:
 
 
 def unregister(service: str, operation: str) -> bool:
-    """Forget a mapping given to [`register()`][pagewalk.register]; returns whether there was one.
+    """Forget a mapping given to [`register()`][pagewalk.register].
 
     Built-in mappings cannot be removed: register your own over them instead.
+
+    Args:
+        service: botocore's service name, as given to [`register`][pagewalk.register].
+        operation: the API name or the Python method name.
+
+    Returns:
+        Whether there was a registered mapping to forget.
+
+    Raises:
+        TypeError: an empty name.
     """
     key = _check_names(service, operation)
     global _registry_version
@@ -403,6 +427,16 @@ def resolve(
 
 def spec_for(method: Callable[..., Any]) -> TokenSpec:
     """The token mapping a walk of ``method`` would use; ``spec.source`` says where it came from.
+
+    Resolution order: a [`register`][pagewalk.register]-ed mapping (yours over the built-in
+    ones), botocore's paginator model, then inference from the operation's input and output
+    shapes. A walk's ``token_spec=`` argument beats them all.
+
+    Args:
+        method: a bound method of a boto3 or botocore client (``s3.list_objects_v2``).
+
+    Returns:
+        The resolved [`TokenSpec`][pagewalk.TokenSpec], with ``source`` set.
 
     >>> import boto3
     >>> s3 = boto3.client("s3", region_name="us-east-1")
