@@ -74,8 +74,9 @@ class TokenSpec:
             yourself need not set it.
 
     Raises:
-        SpecError: a token or result key that is not a valid JMESPath expression, an empty
-            name, or as many output tokens as input tokens missing.
+        SpecError: a field of the wrong type, no input token, not one output token per input
+            token, a name that is not a request parameter name, or an expression that is not
+            valid JMESPath.
 
     >>> TokenSpec("NextToken", "NextToken", result_key="Items", limit_key="MaxResults")
     TokenSpec(input_token='NextToken', output_token='NextToken', result_key='Items', limit_key='MaxResults', more_results=None, stop_on_same_token=False, source=None)
