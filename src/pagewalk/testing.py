@@ -52,6 +52,9 @@ def no_sleep() -> Iterator[list[float]]:
     ...     pass  # run a walk that hits throttling here
     >>> delays
     []
+
+    Yields:
+        The list of backoff delays (seconds) the walks asked for, in the order they asked.
     """
     delays: list[float] = []
     with _sleep._lock:
@@ -277,30 +280,47 @@ def inject_faults(
     Inside the block every request of ``client`` (of ``operations`` only, when given: API or
     Python names) fails with probability ``rate``, with one of ``kinds`` chosen at random:
 
-    ========== ================================================================================
-    throttle   HTTP 400 ``ThrottlingException`` (``Throttling`` in query and rest-xml services,
-               ``RequestLimitExceeded`` in EC2)
-    slowdown   HTTP 503 ``SlowDown``
-    server     HTTP 500 ``InternalError`` (``InternalServerError`` in JSON and CBOR services)
-    reset      ``botocore.exceptions.ConnectionClosedError``
-    timeout    ``botocore.exceptions.ReadTimeoutError``
-    ========== ================================================================================
+    | kind | the request fails with |
+    |---|---|
+    | ``throttle`` | HTTP 400 ``ThrottlingException`` (``Throttling`` in query and rest-xml services, ``RequestLimitExceeded`` in EC2) |
+    | ``slowdown`` | HTTP 503 ``SlowDown`` |
+    | ``server`` | HTTP 500 ``InternalError`` (``InternalServerError`` in JSON and CBOR services) |
+    | ``reset`` | ``botocore.exceptions.ConnectionClosedError`` |
+    | ``timeout`` | ``botocore.exceptions.ReadTimeoutError`` |
 
     Error bodies are written in the service's own protocol, so botocore parses them into the
     ``ClientError`` a real service would cause, and botocore's own retries (if the client has
     them) see them too. A faulted request never reaches the endpoint, so this works against
     moto, LocalStack or AWS alike. The same ``seed`` and the same requests give the same faults;
-    ``seed=None`` varies them from run to run. The yielded list gets one [`Fault`][pagewalk.testing.Fault] per
-    injected fault. Works with aiobotocore clients too.
+    ``seed=None`` varies them from run to run. The yielded list gets one
+    [`Fault`][pagewalk.testing.Fault] per injected fault. Works with aiobotocore clients too.
 
     >>> with inject_faults(s3, rate=0.3) as faults:  # doctest: +SKIP
     ...     keys = [obj["Key"] for obj in pagewalk.items(s3.list_objects_v2, Bucket="demo")]
     >>> faults[0]  # doctest: +SKIP
     Fault(kind='slowdown', operation='ListObjectsV2', request=2, code='SlowDown', status=503)
 
+    Args:
+        client: the botocore, boto3 or aiobotocore client whose requests fail.
+        rate: the probability that a request fails, in ``[0, 1]``.
+        seed: the seed of the random choices; ``None`` varies them from run to run.
+        kinds: the kinds of fault to choose from, among
+            [`FAULT_KINDS`][pagewalk.testing.FAULT_KINDS].
+        operations: the operations whose requests may fail (API names such as
+            ``"ListObjectsV2"`` or Python names such as ``"list_objects_v2"``); ``None``
+            for all.
+
+    Yields:
+        The list of [`Fault`][pagewalk.testing.Fault]s injected so far, one per failed
+            request, filled as requests are made.
+
     Raises:
-        TypeError, ValueError: a bad argument (``rate`` outside [0, 1], an unknown kind or
-            operation); nothing is registered then.
+        TypeError: ``client`` is not a botocore client, ``seed`` is not an int, or ``kinds``
+            or ``operations`` is a single string.
+        ValueError: ``rate`` is not a number in ``[0, 1]``, no kind or an unknown kind, or an
+            operation the client does not have.
+
+    Nothing is registered on the client when the arguments are refused.
     """
     _check_client(client, "inject_faults()")
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
