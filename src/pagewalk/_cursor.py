@@ -219,6 +219,8 @@ class Attempt:
             _describe_error(exc),
             delay,
             "<redacted>" if self.tokens else "<first page>",
+            # For a handler that shows retries its own way (the command line's progress line).
+            extra={"pagewalk_retry": (_describe_error(exc), delay)},
         )
         return delay
 
