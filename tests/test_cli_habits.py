@@ -427,3 +427,19 @@ def _json(line: str) -> Any:
     import json
 
     return json.loads(line)
+
+
+def test_explain_shows_the_result_key_and_the_starting_token(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from botocore.paginate import TokenEncoder
+
+    token = TokenEncoder().encode({"ContinuationToken": "abc"})
+    code, out, err = run_main(
+        capsys, "s3", "list-objects-v2", "Bucket=b", "Delimiter=/", "--items",
+        "--result-key", "CommonPrefixes", "--starting-token", token, "--explain",
+    )  # fmt: skip
+    described = _json("\n".join(out))
+    assert (code, err) == (0, "")
+    assert described["items_key"] == "CommonPrefixes"
+    assert described["resume_from"]["tokens"] == {"ContinuationToken": "abc"}

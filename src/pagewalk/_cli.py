@@ -379,6 +379,7 @@ def _explain(
     params: Mapping[str, Any],
     resume: Checkpoint | None,
     out: TextIO,
+    result_key: str | None = None,
 ) -> None:
     spec = spec_for(method)
     described = {
@@ -387,7 +388,7 @@ def _explain(
         "token_mapping": spec.to_dict(),
         "limit_key": spec.limit_key,
         "result_keys": list(spec.result_keys),
-        "items_key": spec.result_keys[0] if spec.result_keys else None,
+        "items_key": result_key or (spec.result_keys[0] if spec.result_keys else None),
         "params": dict(params),
         "resume_from": resume.to_dict() if resume is not None else None,
     }
@@ -485,7 +486,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
 
     with walk:
         if args.explain:
-            _explain(label, method, params, resume, out)
+            start = walk.checkpoint if resume_from is not None else None
+            _explain(label, method, params, start, out, args.result_key)
             return EXIT_OK
         progress = Progress(err, out)
         with showing_retries(progress, err, verbose=args.verbose, client=client):
