@@ -367,3 +367,75 @@ def test_loop_guard_memory_does_not_grow_with_token_length() -> None:
     # Keeping every 1,000-character token took over 12 MB here; digests take about 1 MB.
     assert long < 4_000_000
     assert long < 1.5 * short
+
+
+# --------------------------------------------------------------------------------------------
+# 7. pages(max_items=...) is exact, or refused at the call
+
+
+class NestedPages:
+    """Three pages of three items; ``shape`` says where a page keeps them."""
+
+    def __init__(self, shape: str) -> None:
+        self.shape = shape
+        self.calls = 0
+
+    def list_things(self, NextToken: str | None = None) -> dict[str, Any]:
+        self.calls += 1
+        page = int(NextToken or 0)
+        items = [f"{page}/{i}" for i in range(3)]
+        response: dict[str, Any]
+        if self.shape == "rows":
+            response = {"Rows": items}
+        elif self.shape == "reservations":
+            response = {"Reservations": [{"Instances": items[:2]}, {"Instances": items[2:]}]}
+        else:
+            response = {"Result": {"Items": items, "Count": 3}}
+        if page < 2:
+            response["NextToken"] = str(page + 1)
+        return response
+
+
+@pytest.mark.parametrize(
+    ("shape", "result_key"),
+    [("rows", "Rows || Items"), ("reservations", "Reservations[].Instances[]")],
+)
+def test_pages_max_items_with_an_expression_result_key_is_refused_at_the_call(
+    shape: str, result_key: str
+) -> None:
+    service = NestedPages(shape)
+    spec = TokenSpec("NextToken", "NextToken", result_key=result_key)
+    with pytest.raises(pagewalk.SpecError, match="items\\(\\)"):
+        pagewalk.pages(service.list_things, token_spec=spec, max_items=4)
+    assert service.calls == 0
+    # items() counts the same items and is exact with the expression.
+    assert list(pagewalk.items(service.list_things, token_spec=spec, max_items=4)) == [
+        "0/0",
+        "0/1",
+        "0/2",
+        "1/0",
+    ]
+
+
+def test_pages_resumed_inside_a_page_with_an_expression_result_key_is_refused_at_the_call() -> None:
+    service = NestedPages("rows")
+    spec = TokenSpec("NextToken", "NextToken", result_key="Rows || Items")
+    walk = pagewalk.items(service.list_things, token_spec=spec)
+    next(walk)
+    checkpoint = walk.checkpoint
+    assert checkpoint is not None
+    assert checkpoint.skip == 1
+    calls = service.calls
+    with pytest.raises(pagewalk.SpecError, match="resuming inside a page"):
+        pagewalk.pages(service.list_things, token_spec=spec, resume_from=checkpoint)
+    assert service.calls == calls
+
+
+def test_pages_max_items_with_a_dotted_result_key_cuts_the_last_page_exactly() -> None:
+    service = NestedPages("dotted")
+    spec = TokenSpec("NextToken", "NextToken", result_key="Result.Items")
+    pages = list(pagewalk.pages(service.list_things, token_spec=spec, max_items=4))
+    assert pages == [
+        {"Result": {"Items": ["0/0", "0/1", "0/2"], "Count": 3}, "NextToken": "1"},
+        {"Result": {"Items": ["1/0"], "Count": 3}, "NextToken": "2"},
+    ]

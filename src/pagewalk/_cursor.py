@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import sys
 import time
 from array import array
@@ -25,7 +26,7 @@ from typing import Any, NoReturn, Protocol
 
 from . import _sleep
 from ._checkpoint import Checkpoint, canonical_json
-from ._errors import PagewalkError, TokenLoopError
+from ._errors import PagewalkError, SpecError, TokenLoopError
 from ._plan import Plan, Position
 from ._retry import PageAttempts, error_code, is_throttling, is_token_error
 
@@ -287,6 +288,35 @@ class LoopGuard:
         return self._before[self._order.index(digest & _LOW_64)]
 
 
+_PLAIN_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _check_cuttable(plan: Plan, result: str | None, others: list[str]) -> None:
+    """Refuse, before any request, a ``pages()`` walk that may have to cut a result list that is
+    not at a plain key or dotted path (``"Rows || Items"``, ``"Reservations[].Instances[]"``):
+    there is no one place in the page to put the cut list back.
+
+    ``max_items`` may cut the yielded list; resuming inside a page cuts it and empties the
+    others (see :meth:`Cursor._without_other_results`).
+    """
+    skip = plan.start.skip > 0
+    cut = [result] if result is not None and (plan.max_items is not None or skip) else []
+    if skip:
+        cut += others
+    expressions = [path for path in cut if not _PLAIN_PATH.fullmatch(path)]
+    if not expressions:
+        return
+    name = plan.operation.name
+    why = "resuming inside a page" if skip else "max_items"
+    raise SpecError(
+        f"{name}: pages() with {why} cuts the page's result list, which needs a plain key or "
+        f"dotted path, and {expressions[0]!r} is an expression; use items() (which counts the "
+        "same items and is exact with any expression), or a token_spec whose result_key names "
+        "the list itself",
+        operation=name,
+    )
+
+
 def _replace_result(
     response: Mapping[str, Any], expression: str, value: list[Any]
 ) -> dict[str, Any]:
@@ -360,6 +390,8 @@ class Cursor:
             for path, compiled in zip(spec.result_keys, compiled_results, strict=True)
             if path != self._result_path
         )
+        if plan.mode == "pages":
+            _check_cuttable(plan, self._result_path, [path for path, _ in self._others])
         # Frontier, advanced by receive().
         self._send: Position | None = plan.start
         self._guard = LoopGuard()
@@ -453,10 +485,12 @@ class Cursor:
             if left is not None and len(items) > left:
                 items = items[:left]
                 sliced = truncated = True
-            if sliced and self._result_path is not None:
-                page = _replace_result(response, self._result_path, items)
-            if send.skip and plan.mode == "pages":
-                page = self._without_other_results(page)
+            if plan.mode == "pages":
+                # Only pages() hands out the page; items() yields ``items`` themselves.
+                if sliced and self._result_path is not None:
+                    page = _replace_result(response, self._result_path, items)
+                if send.skip:
+                    page = self._without_other_results(page)
         else:
             truncated = False
         count = len(items)
