@@ -324,6 +324,7 @@ def test_progress_shows_a_retry_as_it_happens(
 
     monkeypatch.setattr(_cli, "make_client", faulty_client)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("COLUMNS", "200")
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     with no_sleep() as delays:
@@ -350,6 +351,7 @@ def test_progress_is_redrawn_while_nothing_is_printed(
     # No folders: every page has Contents but no CommonPrefixes, so no line is printed.
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("COLUMNS", "40")
     proxy.delay = 0.5
     walk_started = pagewalk.WalkStats()
     walk_started.start()
@@ -366,6 +368,8 @@ def test_progress_is_redrawn_while_nothing_is_printed(
     assert len(draws) >= int(elapsed)
     shown = {re.search(r"(\d+) pages", draw).group(1) for draw in draws}  # type: ignore[union-attr]
     assert {"0", "5"} <= shown
+    # Narrower than the terminal: a wrapped line could not be redrawn in place.
+    assert all(len(draw.rstrip("\n")) <= 39 for draw in draws)
     assert terminal.getvalue().endswith("\n")
 
 

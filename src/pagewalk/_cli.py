@@ -121,11 +121,23 @@ class _HelpFormatter(argparse.HelpFormatter):
     backslash, so no word is ever broken."""
 
     def __init__(self, prog: str) -> None:
-        width = max(40, min(shutil.get_terminal_size().columns, 100) - 2)
+        width = max(40, min(_terminal_columns(), 100) - 2)
         super().__init__(prog, width=width, max_help_position=min(30, width // 3))
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         return "\n".join(_flow(text, width, indent))
+
+
+def _terminal_columns() -> int:
+    """The terminal's width: ``COLUMNS``, else the terminal of stdout, stderr or stdin (so that
+    ``pagewalk --help | less`` fits the terminal too), else 80."""
+    columns = shutil.get_terminal_size((0, 0)).columns
+    if columns > 0:
+        return columns
+    for descriptor in (2, 0):
+        with contextlib.suppress(OSError, ValueError):
+            return os.get_terminal_size(descriptor).columns
+    return 80
 
 
 _TERM = re.compile(r"^(\s+\S+\s{2,})(\S.*)$")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -86,8 +88,16 @@ class Progress:
             text += f"; retrying page {stats.pages + 1}: {retry[1]}"
         return text
 
+    def _columns(self) -> int:
+        try:
+            return os.get_terminal_size(self._stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):  # not a real terminal (a test's stream)
+            return shutil.get_terminal_size().columns
+
     def _draw(self) -> None:
-        text = self._text()
+        # Never as wide as the terminal: a line that wraps cannot be redrawn in place with \r,
+        # and every redraw would leave a copy of its first part behind.
+        text = self._text()[: max(self._columns() - 1, 20)]
         with contextlib.suppress(OSError, ValueError):
             self._stream.write("\r" + text.ljust(self._width))
             self._stream.flush()
