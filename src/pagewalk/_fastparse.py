@@ -431,7 +431,7 @@ def fast_parsing(client: ClientT, enabled: bool = True) -> ClientT:
 
     Returns:
         The same client. If this botocore no longer has the attribute the switch is made on,
-        the client keeps botocore's parsing and a ``RuntimeWarning`` says so.
+            the client keeps botocore's parsing and a ``RuntimeWarning`` says so.
 
     Raises:
         TypeError: ``client`` is not a botocore client.

@@ -495,7 +495,7 @@ def stub_pages(
 
     Returns:
         The tokens written, one dict per page but the last, keyed by the request parameter
-        that sends it back: ``[{"ContinuationToken": "stub-ContinuationToken-2"}, ...]``.
+            that sends it back: ``[{"ContinuationToken": "stub-ContinuationToken-2"}, ...]``.
 
     >>> with Stubber(s3) as stubber:  # doctest: +SKIP
     ...     stub_pages(stubber, "list_objects_v2", [{"Contents": [{"Key": "a"}]},
