@@ -179,11 +179,11 @@ class RateLimit:
             return max(0.0, slot - now)
 
     def _slow_start_slot(self, now: float) -> float:
+        interval = (self._latency or FIRST_LATENCY) / self._window
         if not self.adaptive or self._in_flight == 0:
             # Nothing in flight: a sequential walk (or the first request) goes at once.
-            self._tat = max(self._tat, now)
+            self._tat = max(self._tat, now) + interval
             return now
-        interval = (self._latency or FIRST_LATENCY) / self._window
         slot = max(now, self._tat - (SLOW_START_WINDOW - 1) * interval)
         self._tat = max(self._tat, slot) + interval
         return slot
