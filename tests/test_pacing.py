@@ -10,6 +10,7 @@ times.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import pickle
@@ -147,7 +148,7 @@ def test_slow_start_spaces_a_first_burst_of_overlapping_requests() -> None:
     limit = RateLimit()
     waits = [limit._acquire(0.0) for _ in range(8)]
     assert waits[:2] == [0.0, 0.0]  # TCP's initial window of two
-    assert all(later > earlier for earlier, later in zip(waits[1:], waits[2:]))
+    assert all(later > earlier for earlier, later in itertools.pairwise(waits[1:]))
     assert limit.rate is None
 
 
@@ -186,7 +187,8 @@ def test_successes_raise_the_rate_again_but_never_above_per_second() -> None:
     now = _send_at(limit, 20.0, 0.0, 3.0)
     limit._answered(now, now, accepted=False, throttled=True)
     lowered = limit.rate
-    assert lowered is not None and lowered < 20.0
+    assert lowered is not None
+    assert lowered < 20.0
     highest = 0.0
     for _ in range(400):
         now += limit._acquire(now)
@@ -212,7 +214,8 @@ def test_throttles_that_do_not_depend_on_the_rate_do_not_drive_it_to_the_floor()
         if limit.rate is not None:
             lowest = min(lowest, limit.rate)
     assert lowest > 10 * MIN_RATE
-    assert limit.rate is not None and limit.rate > 10.0
+    assert limit.rate is not None
+    assert limit.rate > 10.0
 
 
 def test_a_fixed_limit_ignores_throttles() -> None:
@@ -290,7 +293,9 @@ def test_every_walk_gets_its_own_adaptive_limiter_by_default(aws: Callable[..., 
     s3 = aws("s3")
     first = make_plan(s3.list_objects_v2, "pages", {"Bucket": "b"}).rate_limit
     second = make_plan(s3.list_objects_v2, "pages", {"Bucket": "b"}).rate_limit
-    assert first is not None and second is not None and first is not second
+    assert first is not None
+    assert second is not None
+    assert first is not second
     assert (first.rate, first.adaptive) == (None, True)
 
 
@@ -300,7 +305,8 @@ def test_cloudtrail_lookup_events_starts_at_its_documented_quota(aws: Callable[.
     assert plan.rate_limit is not None
     assert plan.rate_limit.rate == 2.0
     quota = documented_quota("cloudtrail.LookupEvents")
-    assert quota is not None and quota.url.startswith("https://docs.aws.amazon.com/")
+    assert quota is not None
+    assert quota.url.startswith("https://docs.aws.amazon.com/")
     given = RateLimit(1)
     assert make_plan(cloudtrail.lookup_events, "items", {}, rate_limit=given).rate_limit is given
 
@@ -322,7 +328,8 @@ def test_a_parallel_scan_shares_one_limiter_between_its_segments(
         ddb.scan, "items", {"TableName": "t"}, 4, None, pagewalk._parallel._PARALLEL_OPTIONS
     )
     limiters = {id(plan.rate_limit) for plan in plans.values()}
-    assert len(limiters) == 1 and None not in [plan.rate_limit for plan in plans.values()]
+    assert len(limiters) == 1
+    assert None not in [plan.rate_limit for plan in plans.values()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,7 +523,8 @@ def test_throttling_errors_are_counted_whether_retried_or_not(aws: Callable[...,
         walk = pagewalk.items(s3.list_objects_v2, Bucket="paced", page_size=2)
         assert len(_keys(walk)) == 40
     throttles = [fault for fault in log if fault.kind in ("throttle", "slowdown")]
-    assert throttles and len(throttles) < len(log)
+    assert throttles
+    assert len(throttles) < len(log)
     assert walk.stats.throttled == len(throttles)
 
 
@@ -537,7 +545,8 @@ def test_a_parallel_scan_adds_up_throttled_and_paced(aws: Callable[..., Any]) ->
         assert len(list(walk)) == 12
     assert walk.stats.throttled == len(log) > 0
     assert walk.stats.paced > 0.0
-    assert "throttled=" in repr(walk.stats) and "paced=" in repr(walk.stats)
+    assert "throttled=" in repr(walk.stats)
+    assert "paced=" in repr(walk.stats)
 
 
 def test_each_pacing_wait_is_logged(caplog: pytest.LogCaptureFixture) -> None:
