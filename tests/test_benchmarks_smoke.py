@@ -43,3 +43,20 @@ def test_quick_benchmarks_print_ratios_in_every_section(
     assert len(printed) == 1, quick_run.stdout
     assert RATIO.search(printed[0]), printed[0]
     assert "target:" in printed[0]
+
+
+def test_quick_parsing_benchmark_prints_ratios_in_every_section() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "parsing.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        check=False,
+    )
+    sections = re.split(r"^(?=\[[a-c]\] )", result.stdout, flags=re.MULTILINE)[1:]
+
+    assert result.returncode == 0, result.stderr
+    assert [section[:3] for section in sections] == ["[a]", "[b]", "[c]"], result.stdout
+    assert all(RATIO.search(section) for section in sections), result.stdout
+    assert "keys/s" in sections[2]
