@@ -29,6 +29,8 @@ import importlib
 import importlib.util
 import pkgutil
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from typing import Any
 import pytest
 
 import pagewalk
+import pagewalk.testing
 from pagewalk import _spec
 
 from . import seed
@@ -279,3 +282,195 @@ def test_doctests_in_docstrings_pass(module_name: str, docs_env: None) -> None:
     for test in finder.find(module, module_name):
         runner.run(test, out=report.append)
     assert runner.failures == 0, "".join(report)
+
+
+# --------------------------------------------------------------------------------------------
+# The built site: one ``mkdocs build --strict`` per test session
+
+
+ROLE = re.compile(r":(?:py:)?(?:func|class|meth|attr|mod|exc|data|obj|ref|const):(?:`|<code)")
+"""A reST role as it survives into HTML: ``:func:`x``` or ``:func:<code>x</code>``."""
+_OBJECT = re.compile(r'<div class="doc doc-object doc-(?P<kind>function|class|attribute|module)">')
+_HEADING = re.compile(r'<h\d id="(?P<id>[^"]+)" class="doc doc-heading">')
+_SIGNATURE = re.compile(r'<div class="doc-signature highlight">(?P<html>.*?)</div>', re.DOTALL)
+_SECTION = re.compile(r'<span class="doc-section-title">(?P<title>[^<:]+):</span>')
+_TABLE_NAMES = re.compile(
+    r'<tr class="doc-section-item">\s*<td>\s*<code>(?P<name>.*?)</code>', re.DOTALL
+)
+_TAG = re.compile(r"<[^>]+>")
+_NOT_PARAMETERS = frozenset({"", "/", "*", "self", "cls"})
+
+
+@dataclass(frozen=True)
+class ApiObject:
+    """One object rendered by mkdocstrings: its own part of the page, members excluded."""
+
+    kind: str
+    id: str
+    signature: str | None
+    """The signature as text, or ``None`` when the page hides it."""
+    html: str
+
+    def parameters(self) -> list[str]:
+        """Parameter names from the signature (``*args``/``**kwargs`` with their stars)."""
+        if self.signature is None or "(" not in self.signature:
+            return []
+        text = self.signature[self.signature.index("(") + 1 :]
+        names, depth, current = [], 0, ""
+        for char in text:
+            if char in "([{":
+                depth += 1
+            elif char in ")]}":
+                if depth == 0:
+                    break
+                depth -= 1
+            if char == "," and depth == 0:
+                names.append(current)
+                current = ""
+            else:
+                current += char
+        names.append(current)
+        found = [name.split(":")[0].split("=")[0].strip() for name in names]
+        return [name for name in found if name not in _NOT_PARAMETERS]
+
+    def section(self, title: str) -> list[str] | None:
+        """The names listed in this object's ``title`` table, or ``None`` without one."""
+        matches = list(_SECTION.finditer(self.html))
+        for index, match in enumerate(matches):
+            if match["title"] == title:
+                end = matches[index + 1].start() if index + 1 < len(matches) else len(self.html)
+                names = _TABLE_NAMES.findall(self.html[match.end() : end])
+                return [_TAG.sub("", name).strip() for name in names]
+        return None
+
+
+def api_objects(html: str) -> list[ApiObject]:
+    """Every object mkdocstrings rendered on a page, in page order."""
+    starts = list(_OBJECT.finditer(html))
+    objects = []
+    for index, match in enumerate(starts):
+        end = starts[index + 1].start() if index + 1 < len(starts) else len(html)
+        part = html[match.end() : end]
+        heading = _HEADING.search(part)
+        if heading is None:
+            continue
+        signature = _SIGNATURE.search(part)
+        text = None
+        if signature is not None:
+            text = " ".join(_TAG.sub("", signature["html"]).split())
+        objects.append(ApiObject(match["kind"], heading["id"], text, part))
+    return objects
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation built once with ``mkdocs build --strict`` (skipped without mkdocs)."""
+    pytest.importorskip("mkdocs", reason="mkdocs is in the docs extra")
+    pytest.importorskip("mkdocstrings", reason="mkdocstrings is in the docs extra")
+    site = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"
+    return site
+
+
+@pytest.fixture(scope="session")
+def api_page(built_site: Path) -> str:
+    return (built_site / "api" / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_parser_reads_a_parameter_table_and_a_signature() -> None:
+    html = (
+        '<div class="doc doc-object doc-function"><h3 id="pagewalk.f" class="doc doc-heading">'
+        '</h3><div class="doc-signature highlight"><pre><code><span>f</span>(a: <span>dict'
+        "</span>[str, int] = {}, /, *, b=1, **params: Any) -&gt; None</code></pre></div>"
+        '<p><span class="doc-section-title">Parameters:</span></p><table><tbody>'
+        '<tr class="doc-section-item"><td><code><span title="f.a">a</span></code></td></tr>'
+        "</tbody></table></div>"
+    )
+    (found,) = api_objects(html)
+
+    assert (found.kind, found.id) == ("function", "pagewalk.f")
+    assert found.parameters() == ["a", "b", "**params"]
+    assert found.section("Parameters") == ["a"]
+    assert found.section("Raises") is None
+
+
+def test_the_built_docs_show_no_raw_rest_roles(built_site: Path) -> None:
+    found = {
+        str(page.relative_to(built_site)): sorted(set(ROLE.findall(text)))
+        for page in built_site.rglob("*.html")
+        if ROLE.search(text := page.read_text(encoding="utf-8"))
+    }
+    assert ROLE.search(":func:<code>pages</code>")
+    assert ROLE.search(":meth:`to_json`")
+    assert found == {}, "write [`name`][pagewalk.name] instead of reST roles"
+
+
+def test_every_public_name_is_on_the_api_page(api_page: str) -> None:
+    rendered = {found.id for found in api_objects(api_page)}
+    public = {f"pagewalk.{name}" for name in pagewalk.__all__ if name != "__version__"}
+    public |= {f"pagewalk.testing.{name}" for name in pagewalk.testing.__all__}
+
+    assert sorted(public - rendered) == []
+
+
+def test_the_api_page_opens_with_pages_and_items(api_page: str) -> None:
+    first = [found.id for found in api_objects(api_page)][:2]
+
+    assert first == ["pagewalk.pages", "pagewalk.items"]
+
+
+def test_every_parameter_of_every_public_function_is_in_its_parameter_table(
+    api_page: str,
+) -> None:
+    objects = api_objects(api_page)
+    functions = [found for found in objects if found.kind == "function" and found.parameters()]
+    assert len(functions) >= 12, [found.id for found in objects]
+
+    missing = {}
+    for found in functions:
+        table = found.section("Parameters")
+        if table is None or set(found.parameters()) - set(table):
+            missing[found.id] = sorted(set(found.parameters()) - set(table or []))
+    assert missing == {}, "add an Args: section (Google style) naming these parameters"
+
+
+def test_every_public_class_with_a_signature_documents_its_parameters(api_page: str) -> None:
+    classes = [found for found in api_objects(api_page) if found.kind == "class"]
+    assert {"pagewalk.Retry", "pagewalk.TokenSpec"} <= {found.id for found in classes}
+
+    missing = {}
+    for found in classes:
+        table = found.section("Parameters") or found.section("Attributes") or []
+        if set(found.parameters()) - set(table):
+            missing[found.id] = sorted(set(found.parameters()) - set(table))
+    assert missing == {}, "add an Args: (or Attributes:) section naming these parameters"
+
+
+def test_every_returns_section_describes_one_value(api_page: str) -> None:
+    # A second row means a description's next line lost its indentation (Google style indents
+    # continuation lines), and the reference shows the return type twice.
+    split = {
+        f"{found.id} {title}": rows
+        for found in api_objects(api_page)
+        for title in ("Returns", "Yields")
+        if len(rows := found.section(title) or []) > 1
+    }
+    assert split == {}
+
+
+def test_long_signatures_are_formatted_one_parameter_a_line(api_page: str) -> None:
+    # mkdocstrings formats signatures with Ruff (in the docs extra); without it, they stay one
+    # long line behind a scrollbar.
+    (walk,) = [found for found in api_objects(api_page) if found.id == "pagewalk.pages"]
+    signature = _SIGNATURE.search(walk.html)
+
+    assert signature is not None
+    assert signature["html"].count('id="__codelineno-') >= len(walk.parameters())
