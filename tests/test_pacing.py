@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import math
 import pickle
@@ -616,3 +617,89 @@ def test_async_walks_in_two_tasks_sharing_a_rate_limit_are_never_throttled() -> 
     assert results == [list(range(20)), list(range(20))]
     assert quota.throttled == 0
     assert time.monotonic() - started >= (40 - 1) / UNDER
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from pagewalk._cli import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_explain_shows_a_documented_quota(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _main(
+        capsys, "cloudtrail", "lookup-events", "--region", "us-east-1", "--explain"
+    )
+    assert (code, err) == (0, "")
+    described = json.loads(out)["rate_limit"]
+    assert described["per_second"] == 2.0
+    assert described["documented_quota"]["per_second"] == 2.0
+    assert "API_LookupEvents" in described["documented_quota"]["url"]
+
+
+def test_explain_shows_the_rate_limit_given(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _main(
+        capsys, "s3", "list-objects-v2", "Bucket=b", "--rate-limit", "5", "--explain"
+    )
+    assert code == 0
+    assert json.loads(out)["rate_limit"] == {
+        "per_second": 5.0,
+        "adaptive": True,
+        "documented_quota": None,
+    }
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf"])
+def test_a_rate_limit_that_is_not_a_positive_number_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, out, err = _main(capsys, "s3", "list-objects-v2", "Bucket=b", f"--rate-limit={value}")
+    assert (code, out) == (2, "")
+    assert "--rate-limit" in err
+
+
+def test_the_command_line_paces_its_requests(
+    aws: Callable[..., Any], moto: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _bucket(aws, 10)
+    started = time.monotonic()
+    code, out, _ = _main(
+        capsys,
+        "s3",
+        "list-objects-v2",
+        "Bucket=paced",
+        "--items",
+        "--page-size",
+        "2",
+        "--rate-limit",
+        "10",
+        "--endpoint-url",
+        moto.url,
+        "--region",
+        "us-east-1",
+    )
+    assert code == 0
+    assert len(out.splitlines()) == 10
+    assert time.monotonic() - started >= 4 / 10  # five pages, four intervals
+
+
+def test_the_progress_line_shows_the_rate_once_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from pagewalk._cli_progress import Progress
+
+    class Walk:
+        stats = pagewalk.WalkStats()
+
+    progress = Progress(io.StringIO(), io.StringIO())
+    progress._walk = Walk()
+    assert "requests/s" not in progress._text()
+    progress.rate_limit = RateLimit()  # unlimited: nothing to show
+    assert "requests/s" not in progress._text()
+    progress.rate_limit = RateLimit(2.5)
+    assert progress._text().endswith(", paced at 2.5 requests/s")

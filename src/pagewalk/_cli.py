@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import re
 import shlex
@@ -46,6 +47,7 @@ from ._cli_values import (
     to_json_line,
 )
 from ._errors import PagewalkError, SpecError
+from ._pacing import RateLimit, default_rate_limit, documented_quota
 from ._fastparse import fast_parsing
 from ._spec import spec_for
 from ._version import __version__
@@ -280,6 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="parse responses with botocore's own parser (same output, more CPU per page)",
     )
     parser.add_argument(
+        "--rate-limit",
+        type=float,
+        metavar="N",
+        help=(
+            "send at most N requests per second, retries included, and slow down further when "
+            "throttled (default: adaptive, starting at the operation's documented quota if any)"
+        ),
+    )
+    parser.add_argument(
         "--explain",
         action="store_true",
         help="print the token mapping and the request parameters as JSON; send nothing",
@@ -392,8 +403,10 @@ def _explain(
     resume: Checkpoint | None,
     out: TextIO,
     result_key: str | None = None,
+    rate_limit: RateLimit | None = None,
 ) -> None:
     spec = spec_for(method)
+    quota = documented_quota(label)
     described = {
         "operation": label,
         "source": spec.source,
@@ -403,9 +416,27 @@ def _explain(
         "items_key": result_key or (spec.result_keys[0] if spec.result_keys else None),
         "params": dict(params),
         "resume_from": resume.to_dict() if resume is not None else None,
+        "rate_limit": {
+            "per_second": rate_limit.per_second if rate_limit is not None else None,
+            "adaptive": rate_limit.adaptive if rate_limit is not None else False,
+            "documented_quota": None
+            if quota is None
+            else {"per_second": quota.per_second, "scope": quota.scope, "url": quota.url},
+        },
     }
     out.write(json.dumps(described, default=json_default, indent=2) + "\n")
     out.flush()
+
+
+def _rate_limit(per_second: float | None, label: str) -> RateLimit:
+    """The limiter of ``--rate-limit N``, or the walk's default one for ``label``."""
+    if per_second is None:
+        return default_rate_limit(label)
+    if not math.isfinite(per_second) or per_second <= 0:
+        raise UsageError(
+            f"--rate-limit must be a number of requests per second above 0, got {per_second:g}"
+        )
+    return RateLimit(per_second)
 
 
 def _explain_unknown(
@@ -469,6 +500,9 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
         resume_from = args.starting_token
 
     options: dict[str, Any] = {"result_key": args.result_key} if args.items else {}
+    # Made here, not by the walk, so the progress line can show its current rate.
+    limiter = _rate_limit(args.rate_limit, label)
+    options["rate_limit"] = limiter
     start = items if args.items else pages
     try:
         walk = start(
@@ -499,9 +533,10 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
     with walk:
         if args.explain:
             start = walk.checkpoint if resume_from is not None else None
-            _explain(label, method, params, start, out, args.result_key)
+            _explain(label, method, params, start, out, args.result_key, limiter)
             return EXIT_OK
         progress = Progress(err, out)
+        progress.rate_limit = limiter
         with showing_retries(progress, err, verbose=args.verbose, client=client):
             _print_walk(walk, args.items, out, err, store, signals, progress, query)
         if store is None and walk.checkpoint is not None:

@@ -49,6 +49,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._retry: tuple[int, str] | None = None
+        self.rate_limit: Any = None  # a RateLimit whose current rate is shown once it paces
 
     def start(self, walk: Any) -> None:
         """Show the progress of ``walk`` (anything with ``stats``) until :meth:`end`."""
@@ -83,6 +84,9 @@ class Progress:
             f"pagewalk: {stats.pages:,} pages, {stats.items:,} items, "
             f"{stats.retries:,} retries, {rate:,.0f} items/s, {elapsed:,.0f}s"
         )
+        pacing = getattr(self.rate_limit, "rate", None)
+        if pacing is not None:
+            text += f", paced at {pacing:,.1f} requests/s"
         retry = self._retry
         if retry is not None and retry[0] == stats.pages:
             text += f"; retrying page {stats.pages + 1}: {retry[1]}"
