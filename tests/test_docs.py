@@ -222,6 +222,16 @@ def test_the_guide_pages_have_code_that_runs() -> None:
         assert python_blocks(DOCS / name), f"docs/{name} has no runnable python block"
 
 
+def test_no_python_block_of_the_docs_or_the_readme_is_skipped() -> None:
+    skipped = [
+        f"{_page_id(block.path)}:{block.line}"
+        for page in _pages()
+        for block in extract_blocks(page.read_text(encoding="utf-8"), page)
+        if block.language in _PYTHON and block.skipped
+    ]
+    assert skipped == [], "make these blocks run against the docs' moto server"
+
+
 def test_every_docs_page_is_in_the_nav() -> None:
     yaml = pytest.importorskip("yaml")
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
