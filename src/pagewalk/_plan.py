@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ._checkpoint import Checkpoint, params_digest
 from ._errors import SpecError, short_repr
@@ -48,9 +48,12 @@ OPTION_NAMES = (
 """Every option of a single walk. ``result_key`` is taken by the ``items`` functions only."""
 
 
-@dataclass(frozen=True)
-class Position:
-    """A place in a walk: the tokens the next request sends and how much is already done."""
+class Position(NamedTuple):
+    """A place in a walk: the tokens the next request sends and how much is already done.
+
+    A named tuple, not a dataclass: it is made for every page, and ``import pagewalk`` pays
+    for every dataclass it defines.
+    """
 
     tokens: Mapping[str, Any]
     skip: int = 0
