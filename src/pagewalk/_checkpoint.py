@@ -139,6 +139,9 @@ class Checkpoint:
         segments: for a parallel scan, the position of every unfinished segment.
         result_key: the result list ``skip`` and ``items`` count, when the walk yielded
             another than the mapping's first (``items(..., result_key="CommonPrefixes")``).
+        key_range: for one range of an ordered key space (S3 listings), ``(after, end)``:
+            the range holds the keys after ``after`` up to and including ``end`` (``None``:
+            from the start, to the end).
 
     >>> cp = Checkpoint("s3.ListObjectsV2", "0" * 32, {"ContinuationToken": "abc"}, skip=3)
     >>> Checkpoint.from_json(cp.to_json()) == cp
@@ -155,6 +158,7 @@ class Checkpoint:
     total_segments: int | None = None
     segments: tuple[Checkpoint, ...] = ()
     result_key: str | None = None
+    key_range: tuple[str | None, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (tagged values included); [`from_dict()`][pagewalk.Checkpoint.from_dict] reads it back."""
@@ -176,6 +180,8 @@ class Checkpoint:
             data["segments"] = [segment.to_dict() for segment in self.segments]
         if self.result_key is not None:
             data["result_key"] = self.result_key
+        if self.key_range is not None:
+            data["key_range"] = list(self.key_range)
         return data
 
     def to_json(self) -> str:
@@ -262,6 +268,9 @@ class Checkpoint:
         total = _typed(data, "total_segments", int, None)
         raw_segments = _typed(data, "segments", list, [])
         result_key = _typed(data, "result_key", str, None)
+        key_range = _key_range(data)
+        if key_range is not None and segment is None:
+            raise ValueError("only a segment's position has a key_range")
         if segment is not None and segment < 0:
             raise ValueError(f"field 'segment' must not be negative, got {segment}")
         if total is not None and total < 1:
@@ -283,6 +292,8 @@ class Checkpoint:
         segments = tuple(cls._read(item, nested=True) for item in raw_segments)
         if any(position.operation != operation for position in segments):
             raise ValueError("a segment's position names another operation than its scan")
+        if len({position.key_range is None for position in segments}) > 1:
+            raise ValueError("either every segment of a scan is a key range or none is")
         return cls(
             operation=operation,
             params_digest=digest,
@@ -294,6 +305,7 @@ class Checkpoint:
             total_segments=total,
             segments=segments,
             result_key=result_key,
+            key_range=key_range,
         )
 
     @classmethod
@@ -364,6 +376,23 @@ def _reason(exc: BaseException) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     text = " ".join(text.split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _key_range(data: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    raw = _typed(data, "key_range", list, None)
+    if raw is None:
+        return None
+    if len(raw) != 2 or not all(bound is None or isinstance(bound, str) for bound in raw):
+        raise ValueError("field 'key_range' must be [after, end], each a string or null")
+    for bound in raw:
+        if bound is not None and (not bound or len(bound.encode("utf-8", "replace")) > 1024):
+            raise ValueError("a key_range bound must be a key of 1 to 1024 bytes")
+        if bound is not None and any(0xD800 <= ord(char) <= 0xDFFF for char in bound):
+            raise ValueError("a key_range bound must be valid UTF-8 (it holds a lone surrogate)")
+    after, end = raw
+    if after is not None and end is not None and not after < end:
+        raise ValueError("a key_range must end after it starts")
+    return after, end
 
 
 def _typed(data: Mapping[str, Any], name: str, kind: type, *default: Any) -> Any:

@@ -14,6 +14,7 @@ caller has seen.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import re
@@ -27,6 +28,7 @@ from typing import Any, NoReturn, Protocol
 from . import _sleep
 from ._checkpoint import Checkpoint, canonical_json
 from ._errors import PagewalkError, SpecError, TokenLoopError
+from ._keyranges import KeyRange
 from ._plan import Plan, Position
 from ._retry import PageAttempts, error_code, is_throttling, is_token_error
 
@@ -373,8 +375,13 @@ class Cursor:
     frontier (``next_request()``, ``receive()``) while the caller's thread owns delivery
     (``emit()``, ``checkpoint``)."""
 
-    def __init__(self, plan: Plan, budget: Budget | None = None) -> None:
+    def __init__(
+        self, plan: Plan, budget: Budget | None = None, key_range: KeyRange | None = None
+    ) -> None:
         self.plan = plan
+        # One range of an ordered key space: every page passes through its receive(), which
+        # trims the page that crosses the range's end and ends the walk there.
+        self.key_range = key_range
         self.stats = WalkStats()
         self.budget = budget if budget is not None else Budget(plan.max_pages, plan.max_items)
         spec = plan.spec
@@ -458,6 +465,9 @@ class Cursor:
                 operation=plan.operation.name,
                 checkpoint=self.checkpoint,
             )
+        ended = False
+        if self.key_range is not None:
+            response, ended = self.key_range.receive(response)
         page = response
         items: list[Any] = []
         carry = 0
@@ -502,7 +512,7 @@ class Cursor:
             after = partial
             self._send = None
         else:
-            next_tokens = self._next_tokens(response, send)
+            next_tokens = None if ended else self._next_tokens(response, send)
             if next_tokens is None:
                 after = None if self._failure is None else partial
                 if self._loop is not None:
@@ -627,7 +637,12 @@ class Cursor:
     def checkpoint(self) -> Checkpoint | None:
         """Where the walk would continue; ``None`` after it ran to the end."""
         position = self.position
-        return None if position is None else self.plan.checkpoint(position)
+        if position is None:
+            return None
+        checkpoint = self.plan.checkpoint(position)
+        if self.key_range is not None:
+            checkpoint = dataclasses.replace(checkpoint, key_range=self.key_range.bounds)
+        return checkpoint
 
     @property
     def finished(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import inspect
+import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -21,9 +22,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from . import _sleep
-from ._checkpoint import Checkpoint
+from ._checkpoint import Checkpoint, params_digest
 from ._cursor import Attempt, Budget, Cursor, Page, WalkStats, delivering
 from ._errors import PagewalkError, SpecError
+from ._keyranges import KeyRange, KeySample, KeySpace, Splitter, check_key, key_space
 from ._pacing import PER_WALK, RateLimit
 from ._plan import (
     DEFAULT_RETRY,
@@ -35,7 +37,7 @@ from ._plan import (
     make_plan,
 )
 from ._retry import Retry
-from ._spec import Operation, TokenSpec
+from ._spec import Operation, TokenSpec, resolve
 from ._walk import Walk, request_page
 
 __all__ = ["SEGMENT", "TOTAL_SEGMENTS", "parallel_items", "parallel_pages", "plan_segments"]
@@ -124,6 +126,177 @@ def plan_segments(
     return base, total, plans, checkpoint
 
 
+@dataclasses.dataclass
+class RangePlanner:
+    """Plans the ranges of an ordered key space (S3 listings): each range is an ordinary walk,
+    planned by ``make_plan()`` with its start-after key, whose cursor trims at its end key."""
+
+    method: Callable[..., Any]
+    mode: Mode
+    space: KeySpace
+    params: dict[str, Any]
+    """The request parameters without the start-after key (and its version marker)."""
+    known_options: tuple[str, ...]
+    options: dict[str, Any]
+    base: Plan
+    digest: str
+    """The scan's digest: its parameters and where it starts."""
+    prefix: str
+    sample: KeySample
+
+    def range_params(self, after: str | None) -> dict[str, Any]:
+        """The parameters of a range that starts after ``after`` (at its first page)."""
+        params = dict(self.params)
+        if after is not None:
+            params[self.space.start_parameter] = after
+        return params
+
+    def plan(
+        self,
+        segment: int,
+        key_range: KeyRange,
+        resume_from: Checkpoint | None = None,
+        start: Mapping[str, Any] | None = None,
+    ) -> Plan:
+        """The plan of one range: at its start (or at ``start`` tokens), or at ``resume_from``."""
+        if resume_from is not None and self.space.start_is_token:
+            params = dict(self.params)  # the checkpoint holds the marker
+        else:
+            params = self.range_params(key_range.after)
+            params.update(start or {})
+        return make_plan(
+            self.method,
+            self.mode,
+            params,
+            resume_from=resume_from,
+            segment=segment,
+            known_options=self.known_options,
+            **self.options,
+        )
+
+    def position(self, tokens: Mapping[str, Any], after: str | None, skip: int) -> str | None:
+        """Where a range at ``tokens`` stands in the key space; ``None`` while unknown: at an
+        opaque token, or with items of its next page already delivered (they lie past the
+        marker, so the range must not be split before that page says where they end)."""
+        if skip:
+            return None
+        if not tokens:
+            return after
+        if self.space.start_is_token:
+            value = tokens.get(self.space.start_parameter)
+            return value if isinstance(value, str) else None
+        return None
+
+
+def plan_ranges(
+    method: Callable[..., Any],
+    mode: Mode,
+    params: dict[str, Any],
+    space: KeySpace,
+    resume_from: Checkpoint | str | bytes | None,
+    known_options: tuple[str, ...],
+    **options: Any,
+) -> tuple[RangePlanner, dict[int, tuple[Plan, KeyRange]], Checkpoint | None]:
+    """Plan a key-range scan: its planner, the plan and range of every unfinished range, and
+    the checkpoint it resumes from. Sends nothing."""
+    name = space.operation
+    rest = dict(params)
+    if rest.get("Delimiter"):
+        raise SpecError(
+            f"a parallel listing of {name} refuses Delimiter: a range boundary inside a common "
+            "prefix would yield that prefix twice. List without Delimiter, or walk it with "
+            "pagewalk.pages()",
+            operation=name,
+        )
+    if "EncodingType" in rest:
+        raise SpecError(
+            f"a parallel listing of {name} refuses EncodingType: it compares keys, which "
+            "botocore already decodes when EncodingType is not given",
+            operation=name,
+        )
+    after = rest.pop(space.start_parameter, None)
+    start: dict[str, Any] = {}
+    if after is not None:
+        after = check_key(after, space.start_parameter) or None
+    if space.operation == "s3.ListObjectVersions" and "VersionIdMarker" in rest:
+        start = {"VersionIdMarker": rest.pop("VersionIdMarker")}
+        if after is None:
+            raise ValueError("VersionIdMarker needs a KeyMarker")
+    prefix = check_key(rest.get("Prefix", ""), "Prefix")
+    base = make_plan(method, mode, rest, known_options=known_options, **options)
+    options["rate_limit"] = base.rate_limit  # one limiter for the whole scan
+    if base.start.tokens:
+        raise ValueError(
+            f"a parallel listing of {name} cannot start at a token "
+            f"({', '.join(base.start.tokens)}): start after a key with "
+            f"{space.start_parameter}=, or continue an earlier listing with "
+            "resume_from=walk.checkpoint"
+        )
+    digest = params_digest(name, {"params": base.digest, "after": after, "start": start})
+    planner = RangePlanner(
+        method, mode, space, rest, known_options, options, base, digest, prefix, KeySample()
+    )
+    if resume_from is None:
+        first = KeyRange(space, after, None, after, planner.sample)
+        if start:
+            first.position = None if after is None else after
+        start_tokens = {space.start_parameter: after, **start} if start else None
+        return planner, {0: (planner.plan(0, first, start=start_tokens), first)}, None
+    checkpoint = Checkpoint.coerce(resume_from)
+    if checkpoint.operation != name:
+        raise SpecError(
+            f"this checkpoint belongs to {checkpoint.operation}, not {name}",
+            operation=name,
+            checkpoint=checkpoint,
+        )
+    if (
+        checkpoint.total_segments is None
+        or not checkpoint.segments
+        or any(position.key_range is None for position in checkpoint.segments)
+    ):
+        raise SpecError(
+            f"this checkpoint of {name} is not one of a parallel listing; resume it with "
+            "pagewalk.pages()/items()",
+            operation=name,
+            checkpoint=checkpoint,
+        )
+    if checkpoint.params_digest != digest:
+        raise SpecError(
+            f"this checkpoint of {name} was taken with other request parameters; resume with "
+            "exactly the parameters of the listing that made it (page_size may differ)",
+            operation=name,
+            checkpoint=checkpoint,
+        )
+    ranges: dict[int, tuple[Plan, KeyRange]] = {}
+    for position in sorted(checkpoint.segments, key=lambda position: position.segment or 0):
+        assert position.key_range is not None
+        assert position.segment is not None
+        low, high = position.key_range
+        if position.segment in ranges or position.segment >= checkpoint.total_segments:
+            raise SpecError(
+                f"this checkpoint of {name} is damaged: range {position.segment} is repeated "
+                "or out of range",
+                operation=name,
+                checkpoint=checkpoint,
+            )
+        key_range = KeyRange(
+            space, low, high, planner.position(position.tokens, low, position.skip), planner.sample
+        )
+        ranges[position.segment] = (
+            planner.plan(position.segment, key_range, resume_from=position),
+            key_range,
+        )
+    bounds = sorted((key_range.after or "", key_range.end) for _, key_range in ranges.values())
+    for (_, end), (following, _) in itertools.pairwise(bounds):
+        if end is None or end > following:
+            raise SpecError(
+                f"this checkpoint of {name} is damaged: its ranges overlap",
+                operation=name,
+                checkpoint=checkpoint,
+            )
+    return planner, ranges, checkpoint
+
+
 # --------------------------------------------------------------------------------------------
 # The parallel driver
 
@@ -177,9 +350,9 @@ class _Scan:
         pages, items = self._counts
         for cursor in self.cursors.values():
             start = cursor.plan.start
-            position = cursor.position
+            position = cursor.checkpoint
             if position is not None:
-                segments.append(cursor.plan.checkpoint(position))
+                segments.append(position)
             done_pages, done_items = cursor.counts
             pages += done_pages - start.pages
             items += done_items - start.items
@@ -239,12 +412,19 @@ class _Scan:
             # at most one page per worker: a segment's next page is submitted as soon as its last
             # one was received, so no queue builds up, and a failure stops the scan after the
             # pages already in flight instead of after every queued one.
-            while waiting and failure is None and not budget.exhausted:
+            while failure is None and not budget.exhausted:
                 if len(in_flight) >= self.workers:
                     break
                 if budget.pages is not None and len(in_flight) >= budget.pages:
                     break
-                segment = waiting.popleft()
+                if waiting:
+                    segment = waiting.popleft()
+                else:
+                    # A free worker and nothing to send: a key-range scan splits a range.
+                    split = self._split(set(in_flight.values()))
+                    if split is None:
+                        break
+                    segment = split
                 cursor = self.cursors[segment]
                 try:
                     params = cursor.next_request()
@@ -284,6 +464,10 @@ class _Scan:
         if failure is not None:
             raise failure
 
+    def _split(self, busy: set[int]) -> int | None:
+        """A new segment for a free worker, or ``None``; ``busy`` have a page in flight."""
+        return None
+
     def close(self) -> None:
         """Stop the workers: cancel queued pages, do not wait for requests in flight."""
         self._stop.set()
@@ -291,11 +475,50 @@ class _Scan:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+class _RangeScan(_Scan):
+    """A parallel listing of an ordered key space: whenever a worker is free, the range with
+    the most keys left is split (see ``Splitter``) and the new range starts at once."""
+
+    def __init__(
+        self,
+        planner: RangePlanner,
+        ranges: dict[int, tuple[Plan, KeyRange]],
+        workers: int,
+        resumed: Checkpoint | None,
+    ) -> None:
+        plans = {segment: plan for segment, (plan, _) in ranges.items()}
+        total = max(resumed.total_segments or 1 if resumed else 1, max(ranges) + 1)
+        super().__init__(planner.base, total, plans, workers, resumed)
+        self.base = dataclasses.replace(planner.base, digest=planner.digest)
+        self.cursors = {
+            segment: Cursor(plan, self.budget, key_range)
+            for segment, (plan, key_range) in ranges.items()
+        }
+        self.planner = planner
+        self.splitter = Splitter(planner.prefix, planner.sample)
+
+    def _split(self, busy: set[int]) -> int | None:
+        candidates = [
+            (cursor.key_range, segment in busy)
+            for segment, cursor in self.cursors.items()
+            if cursor.key_range is not None and not cursor.finished
+        ]
+        choice = self.splitter.choose(candidates)
+        if choice is None:
+            return None
+        key_range, at = choice
+        rest = key_range.split(at)
+        segment = self.total
+        self.total += 1
+        self.cursors[segment] = Cursor(self.planner.plan(segment, rest), self.budget, rest)
+        return segment
+
+
 def _start_scan(
     method: Callable[..., Any],
     mode: Mode,
     params: dict[str, Any],
-    total_segments: int,
+    total_segments: int | None,
     max_workers: int | None,
     prefetch_pages: int,
     resume_from: Checkpoint | str | None,
@@ -307,6 +530,19 @@ def _start_scan(
             "already fetched while the caller works; raise max_workers for more pages in flight"
         )
     workers = check_int("max_workers", max_workers, 1)
+    operation, _ = resolve(method, options.get("token_spec"))
+    space = key_space(operation.name)
+    if space is not None:
+        if total_segments is not None:
+            raise TypeError(
+                f"{operation.name} lists an ordered key space: pagewalk splits it into ranges "
+                "itself, so give no total_segments (max_workers= sets how many run at once)"
+            )
+        planner, ranges, resumed_listing = plan_ranges(
+            method, mode, params, space, resume_from, _PARALLEL_OPTIONS, **options
+        )
+        listing = _RangeScan(planner, ranges, workers or DEFAULT_MAX_WORKERS, resumed_listing)
+        return Walk(listing.run(), listing, listing.close)
     base, total, plans, resumed = plan_segments(
         method, mode, params, total_segments, resume_from, _PARALLEL_OPTIONS, **options
     )
@@ -320,7 +556,7 @@ def parallel_pages(
     method: Callable[..., T],
     /,
     *,
-    total_segments: int,
+    total_segments: int | None = None,
     max_workers: int | None = None,
     page_size: int | None = None,
     max_pages: int | None = None,
@@ -413,7 +649,7 @@ def parallel_items(
     method: Callable[..., Any],
     /,
     *,
-    total_segments: int,
+    total_segments: int | None = None,
     max_workers: int | None = None,
     page_size: int | None = None,
     max_pages: int | None = None,
