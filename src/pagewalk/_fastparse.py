@@ -4,16 +4,15 @@ botocore builds a parser for every response from its endpoint's parser factory, 
 hands every timestamp to ``botocore.utils.parse_timestamp``, which runs dateutil's general date
 parser (tens of microseconds each: two thirds of a 1,000-key S3 listing page). Here:
 
-- ``parse_timestamp`` reads the wire formats AWS sends (ISO 8601
-  with ``Z`` or an offset, epoch seconds, the RFC 822 dates of HTTP headers) directly and builds the
-  datetime botocore would have built, tzinfo class and UTC offset included; anything else goes to
-  botocore's parser.
+- ``parse_timestamp`` reads the wire formats AWS sends (ISO 8601 with ``Z`` or an offset, epoch
+  seconds, the RFC 822 dates of HTTP headers) directly and builds the datetime botocore would
+  have built, tzinfo class and UTC offset included; anything else goes to botocore's parser.
 - For S3 listings (``ListObjectsV2``, ``ListObjectVersions``, ``ListObjects``) the structures are
-  read with a member table compiled once from the service model instead of being looked up again
-  for every object; every case the table does not cover is handed to botocore's own method.
-- ``fast_parsing`` installs both for one client by giving its endpoint a
-  parser factory of its own (``client._endpoint._response_parser_factory``, the narrowest hook:
-  botocore's session shares one factory among all its clients).
+  read with member tables compiled once from the service model instead of being looked up again
+  for every object; every case a table does not cover is handed to botocore's own method.
+- ``fast_parsing`` installs both for one client by giving its endpoint a parser factory of its
+  own (``client._endpoint._response_parser_factory``, the narrowest hook: botocore's session
+  shares one factory among all its clients).
 """
 
 from __future__ import annotations
@@ -53,6 +52,7 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
+_UTC: datetime.tzinfo = tz.tzutc()  # dateutil's own tz.UTC (a singleton since 2.7)
 _OFFSETS: dict[int, datetime.tzinfo] = {}
 _local: tuple[tuple[Any, ...], datetime.tzinfo] | None = None
 
@@ -77,7 +77,7 @@ def _utc_zone() -> datetime.tzinfo | None:
     """
     names = time.tzname
     if "UTC" not in names:
-        return tz.UTC  # type: ignore[no-any-return]
+        return _UTC
     if names[0] == "UTC" and not (time.daylight and time.altzone != time.timezone):
         return _local_zone()
     return None
@@ -140,7 +140,7 @@ def parse_timestamp(value: Any) -> datetime.datetime:
                         int(minute),
                         int(second),
                         0,
-                        tz.UTC,
+                        _UTC,
                     )
                 except ValueError:
                     pass
