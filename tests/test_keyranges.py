@@ -536,3 +536,91 @@ def test_any_keys_any_stops_every_key_once(
     assert checkpoint is None
     assert sorted(found) == sorted(keys)
     assert len(found) == len(keys)
+
+
+# --------------------------------------------------------------------------------------------
+# Shards of a key space
+
+
+class Requests:
+    """Counts a client's ListObjectsV2 requests."""
+
+    def __init__(self, client: Any) -> None:
+        self.count = 0
+        client.meta.events.register("before-send.s3.ListObjectsV2", self)
+
+    def __call__(self, **_: Any) -> None:
+        self.count += 1
+
+
+@pytest.mark.parametrize("layout", [uniform, skewed])
+def test_shards_cover_the_key_space_once_with_at_most_2n_requests(s3: Any, layout: Any) -> None:
+    keys = layout(1500)
+    seed(s3, keys)
+    requests = Requests(s3)
+    shards = pagewalk.shards(s3.list_objects_v2, Bucket=BUCKET, total_segments=8)
+    assert len(shards) == 8
+    assert requests.count <= 16
+    found: list[str] = []
+    holding = 0
+    for shard in shards:
+        copy = pagewalk.Shard.from_json(shard.to_json())
+        assert copy == shard
+        part = [item["Key"] for item in copy.items(s3, page_size=100)]
+        holding += bool(part)
+        found.extend(part)
+    assert sorted(found) == sorted(keys)
+    assert len(found) == len(keys)
+    assert holding >= 6  # balanced enough: most shards hold keys, skewed or not
+
+
+def test_a_shard_resumes_from_its_checkpoint_within_its_range(s3: Any) -> None:
+    keys = uniform(300)
+    seed(s3, keys)
+    found: list[str] = []
+    pending = [
+        s.to_json() for s in pagewalk.shards(s3.list_objects, Bucket=BUCKET, total_segments=4)
+    ]
+    while pending:
+        shard = pagewalk.Shard.from_json(pending.pop())
+        walk = shard.items(s3, page_size=10, max_pages=2)
+        found.extend(item["Key"] for item in walk)
+        rest = shard.at(walk.checkpoint)
+        if rest is not None:
+            pending.append(rest.to_json())
+    assert sorted(found) == sorted(keys)
+    assert len(found) == len(keys)
+
+
+def test_shards_of_a_parallel_listing_checkpoint_finish_it(s3: Any) -> None:
+    keys = skewed(200)
+    seed(s3, keys)
+    walk = pagewalk.parallel_items(s3.list_objects_v2, Bucket=BUCKET, page_size=9, max_items=40)
+    found = [item["Key"] for item in walk]
+    checkpoint = walk.checkpoint
+    assert checkpoint is not None
+    shards = pagewalk.shards(
+        s3.list_objects_v2, Bucket=BUCKET, total_segments=1, resume_from=checkpoint.to_json()
+    )
+    assert len(shards) == len(checkpoint.segments)
+    for shard in shards:
+        found.extend(item["Key"] for item in shard.items(s3))
+    assert sorted(found) == sorted(keys)
+    assert len(found) == len(keys)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"key_range": ["b", "a"]},
+        {"key_range": ["\ud800", None]},
+        {"key_range": "x"},
+        {"params": {"Bucket": BUCKET, "StartAfter": "q"}},
+    ],
+)
+def test_a_damaged_range_shard_is_a_spec_error(s3: Any, change: dict[str, Any]) -> None:
+    seed(s3, uniform(30))
+    shard = pagewalk.shards(s3.list_objects_v2, Bucket=BUCKET, total_segments=2)[1]
+    data = {**shard.to_dict(), **change}
+    with pytest.raises(SpecError):
+        pagewalk.Shard.from_json(json.dumps(data)).items(s3)

@@ -26,6 +26,7 @@ __all__ = [
     "encode_value",
     "load_json",
     "params_digest",
+    "read_key_range",
 ]
 
 _FORMAT = "pagewalk.checkpoint/1"
@@ -268,7 +269,7 @@ class Checkpoint:
         total = _typed(data, "total_segments", int, None)
         raw_segments = _typed(data, "segments", list, [])
         result_key = _typed(data, "result_key", str, None)
-        key_range = _key_range(data)
+        key_range = read_key_range(data)
         if key_range is not None and segment is None:
             raise ValueError("only a segment's position has a key_range")
         if segment is not None and segment < 0:
@@ -378,7 +379,8 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _key_range(data: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+def read_key_range(data: Mapping[str, Any]) -> tuple[str | None, str | None] | None:
+    """The ``key_range`` field of checkpoint or shard data, checked (``ValueError``)."""
     raw = _typed(data, "key_range", list, None)
     if raw is None:
         return None

@@ -23,7 +23,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 from . import _sleep
 from ._checkpoint import Checkpoint, canonical_json
@@ -134,9 +134,9 @@ class PageInfo:
     last: bool = False
 
 
-@dataclass(frozen=True)
-class Page:
-    """A received page, ready to be handed to the caller."""
+class Page(NamedTuple):
+    """A received page, ready to be handed to the caller (a named tuple: cheaper to define at
+    import than a dataclass)."""
 
     response: Mapping[str, Any]
     items: list[Any]

@@ -334,16 +334,14 @@ class Splitter:
 
     def _scale(self, strings: list[str], base: str) -> _Scale:
         seen = self.sample.columns
-        # A position where every key seen so far has the same character (the "0" of hash
-        # keys that all began with "0" in the first page) says nothing about which others
-        # occur there: assume the characters of the positions that do vary.
+        # Which characters occur at a position is known only from the keys seen so far (hash
+        # keys that all began with "0" in the first page): assume that any character seen
+        # varying at some position may occur at every position.
         varying: set[str] = set().union(*(column for column in seen if len(column) > 1))
         width = min(max(len(text) for text in strings) - len(base) + 2, MAX_KEY_BYTES)
         columns: list[list[str]] = []
         for index in range(len(base), len(base) + width):
-            chars = set(seen[index]) if index < len(seen) else set()
-            if len(chars) < 2:
-                chars |= varying
+            chars = (set(seen[index]) if index < len(seen) else set()) | varying
             chars.update(text[index] for text in strings if index < len(text))
             columns.append(sorted(chars))
         return _Scale(columns, base)

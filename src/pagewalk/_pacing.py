@@ -40,8 +40,7 @@ from __future__ import annotations
 import collections
 import math
 import threading
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from botocore.retries.throttling import CubicCalculator
 
@@ -301,8 +300,7 @@ PER_WALK: Final[RateLimit] = _PerWalk()
 Shown as ``RateLimit()`` in signatures; :func:`coerce_rate_limit` replaces it by a new one."""
 
 
-@dataclass(frozen=True)
-class DocumentedQuota:
+class DocumentedQuota(NamedTuple):
     """A request quota AWS documents for an operation: where a default walk starts."""
 
     per_second: float

@@ -385,7 +385,7 @@ class _Scan:
         # Pages are numbered across the whole scan, in the order they are delivered.
         self._delivered += 1
         info = dataclasses.replace(page.info, number=self._counts[0] + self._delivered)
-        return dataclasses.replace(page, info=info)
+        return page._replace(info=info)
 
     def run(self) -> Iterator[Any]:
         """Fetch pages of every segment on the pool; deliver them as they complete."""

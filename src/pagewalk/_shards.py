@@ -7,18 +7,28 @@ ordinary walk of its segment; pagewalk never ships a scheduler.
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from ._checkpoint import Checkpoint, check_format, decode_value, encode_value, load_json
+from ._checkpoint import (
+    Checkpoint,
+    check_format,
+    decode_value,
+    encode_value,
+    load_json,
+    read_key_range,
+)
 from ._cursor import Cursor
 from ._errors import SpecError, short_repr
-from ._parallel import SEGMENT, TOTAL_SEGMENTS, plan_segments
-from ._plan import OPTION_NAMES, Mode, check_no_unknown_options, make_plan
-from ._spec import TokenSpec
-from ._walk import Walk, run
+from ._keyranges import KeyRange, Splitter, key_space
+from ._parallel import SEGMENT, TOTAL_SEGMENTS, RangePlanner, plan_ranges, plan_segments
+from ._plan import OPTION_NAMES, Mode, check_int, check_no_unknown_options, make_plan
+from ._spec import TokenSpec, resolve
+from ._walk import Walk, fetch_page, run
 
 __all__ = ["Shard", "shards"]
 
@@ -41,6 +51,9 @@ class Shard:
         total_segments: how many segments the scan has.
         checkpoint: where this segment continues; ``None`` for its beginning.
         page_size: the page size given to [`shards()`][pagewalk.shards], if any.
+        key_range: for a listing of an ordered key space (S3), ``(after, end)``: the shard
+            lists the keys after ``after`` up to and including ``end`` (``None``: from the
+            start, to the end); ``params`` then hold no start-after key.
     """
 
     operation: str
@@ -49,6 +62,7 @@ class Shard:
     total_segments: int
     checkpoint: Checkpoint | None = None
     page_size: int | None = None
+    key_range: tuple[str | None, str | None] | None = None
 
     def pages(self, client: Any, /, **options: Any) -> Walk[Any]:
         """Yield the pages of this shard's segment, using ``client``'s method for the operation.
@@ -114,6 +128,7 @@ class Shard:
             self.total_segments,
             position,
             self.page_size,
+            self.key_range,
         )
 
     def _method(self, client: Any) -> Callable[..., Any]:
@@ -155,16 +170,33 @@ class Shard:
         options.setdefault("resume_from", self.checkpoint)
         if self.page_size is not None:
             options.setdefault("page_size", self.page_size)
-        params = {**self.params, SEGMENT: self.segment, TOTAL_SEGMENTS: self.total_segments}
+        key_range: KeyRange | None = None
+        if self.key_range is not None:
+            space = key_space(self.operation)
+            if space is None or space.start_parameter in self.params:
+                raise SpecError(
+                    f"this shard of {self.operation} holds a key range, which shards() writes "
+                    "only for S3 listings, without a start-after parameter",
+                    operation=self.operation,
+                )
+            after, end = self.key_range
+            key_range = KeyRange(space, after, end, None)
+            params = dict(self.params)
+            if after is not None and not (space.start_is_token and options["resume_from"]):
+                params[space.start_parameter] = after
+        else:
+            params = {**self.params, SEGMENT: self.segment, TOTAL_SEGMENTS: self.total_segments}
         plan = make_plan(self._method(client), mode, params, segment=self.segment, **options)
         tokens = [name for name in plan.spec.input_tokens if name in self.params]
-        if tokens:
+        if tokens and key_range is None:
             raise SpecError(
                 f"this shard's params hold the input token {', '.join(tokens)}, which shards() "
                 "never writes: a shard continues from its checkpoint, never from a parameter",
                 operation=self.operation,
             )
-        cursor = Cursor(plan)
+        if key_range is not None:
+            tokens = [name for name in tokens if name != key_range.space.start_parameter]
+        cursor = Cursor(plan, key_range=key_range)
         return Walk(run(cursor), cursor)
 
     def to_dict(self) -> dict[str, Any]:
@@ -177,6 +209,7 @@ class Shard:
             "total_segments": self.total_segments,
             "page_size": self.page_size,
             "checkpoint": None if self.checkpoint is None else self.checkpoint.to_dict(),
+            **({} if self.key_range is None else {"key_range": list(self.key_range)}),
         }
 
     def to_json(self) -> str:
@@ -243,8 +276,14 @@ class Shard:
                     f"not a valid pagewalk shard: {short_repr(name)} is not a request parameter "
                     "a shard can hold (shards() never writes it)"
                 )
+        try:
+            key_range = read_key_range(data)
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"not a valid pagewalk shard: {exc}") from None
         raw = data.get("checkpoint")
         checkpoint = None if raw is None else Checkpoint.from_dict(raw)
+        if checkpoint is not None and checkpoint.key_range != key_range:
+            raise SpecError("not a valid pagewalk shard: its checkpoint is of another key range")
         if checkpoint is not None and (
             checkpoint.operation != operation or checkpoint.segment != segment
         ):
@@ -253,7 +292,7 @@ class Shard:
                 f"{checkpoint.segment} of {short_repr(checkpoint.operation)}, not to segment "
                 f"{segment} of {short_repr(operation)}"
             )
-        return cls(operation, params, segment, total, checkpoint, page_size)
+        return cls(operation, params, segment, total, checkpoint, page_size, key_range)
 
 
 def _is_int(value: Any, minimum: int) -> TypeGuard[int]:
@@ -313,6 +352,10 @@ def shards(
                 f"{name} is an option of each shard's run: pass it to shard.pages(client, "
                 f"{name}=...) or shard.items(client, {name}=...)"
             )
+    operation, _ = resolve(method, token_spec)
+    space = key_space(operation.name)
+    if space is not None:
+        return _range_shards(method, params, total_segments, resume_from, page_size, token_spec)
     base, total, plans, resumed = plan_segments(
         method,
         "pages",
@@ -334,3 +377,136 @@ def shards(
         )
         for segment, plan in plans.items()
     ]
+
+
+PROBE_KEYS = 100
+"""Keys asked for by each request that looks for split points (or ``page_size`` if smaller)."""
+
+
+def _range_shards(
+    method: Callable[..., Any],
+    params: dict[str, Any],
+    total_segments: Any,
+    resume_from: Checkpoint | str | None,
+    page_size: int | None,
+    token_spec: TokenSpec | None,
+) -> list[Shard]:
+    """Shards of an ordered key space: ``total_segments`` ranges covering it exactly once."""
+    total = check_int("total_segments", total_segments, 1)
+    if total is None:
+        raise TypeError("total_segments is required: how many shards to split the listing into")
+    space = key_space(resolve(method, token_spec)[0].name)
+    assert space is not None
+    if "VersionIdMarker" in params:
+        raise ValueError(
+            "shards of ListObjectVersions start after a key: give KeyMarker without VersionIdMarker"
+        )
+    planner, ranges, resumed = plan_ranges(
+        method,
+        "pages",
+        params,
+        space,
+        resume_from,
+        _SHARD_OPTIONS,
+        page_size=page_size,
+        token_spec=token_spec,
+    )
+    if resumed is not None:
+        found = resumed.total_segments or 1
+        return [
+            _shard(planner, segment, found, key_range.bounds, page_size, plan.start)
+            for segment, (plan, key_range) in ranges.items()
+        ]
+    bounds = _find_ranges(planner, ranges[0][1], total, min(page_size or PROBE_KEYS, PROBE_KEYS))
+    return [
+        _shard(planner, segment, total, key_range, page_size, None)
+        for segment, key_range in enumerate(bounds)
+    ]
+
+
+def _shard(
+    planner: RangePlanner,
+    segment: int,
+    total: int,
+    key_range: tuple[str | None, str | None],
+    page_size: int | None,
+    start: Any,
+) -> Shard:
+    plan = planner.plan(segment, KeyRange(planner.space, *key_range, None))
+    checkpoint = None
+    if start is not None:
+        checkpoint = dataclasses.replace(plan.checkpoint(start), key_range=key_range)
+    return Shard(
+        planner.space.operation,
+        dict(planner.params),
+        segment,
+        total,
+        checkpoint,
+        page_size,
+        key_range,
+    )
+
+
+def _find_ranges(
+    planner: RangePlanner, first: KeyRange, total: int, probe_keys: int
+) -> list[tuple[str | None, str | None]]:
+    """Cut the key space into ``total`` ranges with at most ``2 * total`` list requests: probe
+    the start, then split the range with the most keys left where the splitter says and probe
+    the new range's start, and so on; ranges left to make are cut at keys the probes saw."""
+    splitter = Splitter(planner.prefix, planner.sample)
+    seen: list[str] = []
+    done: set[int] = set()
+
+    def probe(key_range: KeyRange) -> None:
+        plan = make_plan(
+            planner.method,
+            "pages",
+            planner.range_params(key_range.after),
+            page_size=probe_keys,
+            segment=0,
+            token_spec=planner.options.get("token_spec"),
+            rate_limit=planner.options.get("rate_limit"),
+        )
+        cursor = Cursor(plan, key_range=key_range)
+        page = fetch_page(cursor)
+        if page is not None:
+            for name in planner.space.lists:
+                seen.extend(entry["Key"] for entry in page.response.get(name, []))
+        if cursor.finished:
+            done.add(id(key_range))
+
+    ranges = [first]
+    probe(first)
+    requests = 1
+    while len(ranges) < total and requests < 2 * total:
+        choice = splitter.choose(
+            (key_range, False) for key_range in ranges if id(key_range) not in done
+        )
+        if choice is None:
+            break
+        key_range, at = choice
+        ranges.append(key_range.split(at))
+        probe(ranges[-1])
+        requests += 1
+    seen = sorted(set(seen))
+    while len(ranges) < total:
+        ranges.append(_cut(ranges, seen, planner.prefix))
+    return sorted((key_range.bounds for key_range in ranges), key=lambda bounds: bounds[0] or "")
+
+
+def _cut(ranges: list[KeyRange], seen: list[str], prefix: str) -> KeyRange:
+    """Split the range holding the most keys seen at its middle one (or, when none holds two,
+    the last range just after its start): the new range."""
+    best: tuple[int, KeyRange, str] | None = None
+    for key_range in ranges:
+        low = bisect.bisect_right(seen, key_range.after or "")
+        high = len(seen) if key_range.end is None else bisect.bisect_left(seen, key_range.end)
+        if high - low >= 2 and (best is None or high - low > best[0]):
+            best = (high - low, key_range, seen[(low + high) // 2 - 1])
+    if best is not None:
+        _, key_range, at = best
+    else:
+        key_range = max(ranges, key=lambda key_range: key_range.after or "")
+        at = (key_range.after or prefix) + "\U0010ffff"
+    key_range.position = key_range.after or ""
+    return key_range.split(at)
