@@ -9,9 +9,12 @@ length, and a walk iterated from two threads at once says so.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ import pagewalk
 from pagewalk import PagewalkError, TokenSpec
 
 SPEC = TokenSpec("NextToken", "NextToken", result_key="Items")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def client_error(code: str = "AccessDenied") -> ClientError:
@@ -348,7 +352,7 @@ class LongTokens:
         return response
 
 
-def guard_peak(pages: int, length: int) -> int:
+def walk_peak(pages: int, length: int) -> int:
     """Peak bytes allocated while walking ``pages`` pages with tokens of ``length`` characters."""
     service = LongTokens(pages, length)
     walk = pagewalk.pages(service.list_things, token_spec=SPEC, retry_policy=None)
@@ -359,6 +363,21 @@ def guard_peak(pages: int, length: int) -> int:
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def guard_peak(pages: int, length: int) -> int:
+    """:func:`walk_peak` in a fresh interpreter: tracemalloc counts every thread's allocations,
+    and other tests leave threads behind (the moto server's, stopped walks' requests)."""
+    script = f"from tests.test_hardening_walk import walk_peak; print(walk_peak({pages}, {length}))"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    return int(result.stdout)
 
 
 def test_loop_guard_memory_does_not_grow_with_token_length() -> None:
