@@ -584,9 +584,11 @@ def parallel_pages(
             ``TotalSegments`` (DynamoDB ``scan``); any other callable that does works when
             ``token_spec`` is given.
         total_segments: how many segments to split the scan into (``>= 1``), sent as
-            ``TotalSegments``.
+            ``TotalSegments``. Not taken by S3 ``ListObjectsV2``, ``ListObjects`` and
+            ``ListObjectVersions``: their ordered key space is cut into key ranges, split
+            further whenever a worker is free (see "Listing big S3 buckets" in the guide).
         max_workers: how many pages are requested at once (``>= 1``). Default:
-            ``min(total_segments, 8)``.
+            ``min(total_segments, 8)``, or 8 for a key space.
         page_size: results to ask for per request (``>= 1``), sent as the operation's limit
             parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
         max_pages: stop after this many pages (``>= 1``) across all segments.
@@ -677,9 +679,11 @@ def parallel_items(
             ``TotalSegments`` (DynamoDB ``scan``); any other callable that does works when
             ``token_spec`` is given.
         total_segments: how many segments to split the scan into (``>= 1``), sent as
-            ``TotalSegments``.
+            ``TotalSegments``. Not taken by S3 ``ListObjectsV2``, ``ListObjects`` and
+            ``ListObjectVersions``: their ordered key space is cut into key ranges, split
+            further whenever a worker is free (see "Listing big S3 buckets" in the guide).
         max_workers: how many pages are requested at once (``>= 1``). Default:
-            ``min(total_segments, 8)``.
+            ``min(total_segments, 8)``, or 8 for a key space.
         page_size: results to ask for per request (``>= 1``), sent as the operation's limit
             parameter (``MaxKeys``, ``Limit``, ``MaxResults``, ...), converted to its type.
         max_pages: stop after this many pages (``>= 1``) across all segments.
