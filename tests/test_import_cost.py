@@ -23,6 +23,7 @@ NOT_ON_IMPORT = (
     "concurrent.futures",
     "pagewalk._async",
     "pagewalk._cli",
+    "pagewalk._keyranges",
     "pagewalk._parallel",
     "pagewalk._shards",
     "pagewalk.testing",

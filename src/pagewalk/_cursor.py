@@ -23,14 +23,16 @@ import time
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
 from . import _sleep
 from ._checkpoint import Checkpoint, canonical_json
 from ._errors import PagewalkError, SpecError, TokenLoopError
-from ._keyranges import KeyRange
 from ._plan import Plan, Position
 from ._retry import PageAttempts, error_code, is_throttling, is_token_error
+
+if TYPE_CHECKING:
+    from ._keyranges import KeyRange  # only parallel listings load it
 
 __all__ = [
     "Attempt",
