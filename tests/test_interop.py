@@ -7,6 +7,7 @@ boundary, S3 ``ListObjectVersions`` with its two-part token, DynamoDB ``Scan`` w
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -378,3 +379,14 @@ def test_first_page_position_names_every_input_token() -> None:
     assert decoded(start.to_starting_token()) == {
         "KeyMarker": None, "VersionIdMarker": None, "boto_truncate_amount": 4,
     }  # fmt: skip
+
+
+def test_key_range_position_has_no_starting_token() -> None:
+    if "key_range" not in {field.name for field in dataclasses.fields(Checkpoint)}:
+        pytest.skip("checkpoints of this version hold no key ranges")
+    position = Checkpoint(
+        "s3.ListObjectsV2", "0" * 32, {"ContinuationToken": "t"}, segment=0,
+        key_range=("a", "m"),  # type: ignore[call-arg]
+    )  # fmt: skip
+    with pytest.raises(SpecError, match="key range"):
+        position.to_starting_token()

@@ -290,6 +290,13 @@ def to_starting_token(checkpoint: Checkpoint) -> str:
             operation=name,
             checkpoint=checkpoint,
         )
+    if getattr(checkpoint, "key_range", None) is not None:
+        raise SpecError(
+            f"this checkpoint is one key range of a parallel listing of {name}: a botocore "
+            "paginator would list past the range's end; resume it with pagewalk",
+            operation=name,
+            checkpoint=checkpoint,
+        )
     paging = _botocore_paging(name)
     if paging is None:
         raise SpecError(
