@@ -703,3 +703,18 @@ def test_the_progress_line_shows_the_rate_once_pacing(monkeypatch: pytest.Monkey
     assert "requests/s" not in progress._text()
     progress.rate_limit = RateLimit(2.5)
     assert progress._text().endswith(", paced at 2.5 requests/s")
+
+
+def test_the_limiter_keeps_a_bounded_history_however_long_the_walk() -> None:
+    from pagewalk._pacing import HISTORY
+
+    limit = RateLimit()
+    now = 0.0
+    for _ in range(5 * HISTORY):
+        limit._acquire(now)
+        limit._answered(now, now, accepted=True, throttled=False)
+        now += 0.0001  # 10,000 pages a second: all of them inside one measuring window
+    assert len(limit._sends) <= HISTORY
+    assert len(limit._accepted) <= HISTORY
+    # Measured over the time the history covers, not the whole window.
+    assert limit._send_rate(now) == pytest.approx(10_000, rel=0.01)

@@ -76,6 +76,8 @@ FIRST_LATENCY: Final = 0.05
 SLOW_START_WINDOW: Final = 2
 """Requests slow start lets out at once before any answer arrived (TCP's initial window)."""
 
+HISTORY: Final = 256
+"""Send and accept times kept for measuring rates."""
 CLEAN_STRETCH: Final = 16
 """Accepted requests in a row after which throttling counts as over: the next throttle cuts at once."""
 
@@ -133,8 +135,10 @@ class RateLimit:
         self._cuts_in_a_row = 0
         self._answered_since_cut = 0
         self._clean = 0
-        self._sends: collections.deque[float] = collections.deque()
-        self._accepted: collections.deque[float] = collections.deque()
+        # Recent send and accept times, bounded: a fast walk keeps the latest HISTORY only, and
+        # its rates are measured over the time those cover.
+        self._sends: collections.deque[float] = collections.deque(maxlen=HISTORY)
+        self._accepted: collections.deque[float] = collections.deque(maxlen=HISTORY)
         self._first_send: float | None = None
         self._peak = 0.0
         self._peak_at = 0.0
@@ -229,12 +233,10 @@ class RateLimit:
         latency = max(0.0, now - sent)
         self._latency = latency if self._latency is None else 0.8 * self._latency + 0.2 * latency
         self._window += 1.0
-        accepted = self._accepted
-        accepted.append(now)
-        while accepted and accepted[0] <= now - PEAK_WINDOW:
-            accepted.popleft()
+        self._accepted.append(now)
         if self._first_send is not None and now - self._first_send >= PEAK_WINDOW:
-            self._peak = max(self._decayed_peak(now), len(accepted) / PEAK_WINDOW)
+            accepted = _rate(self._accepted, now, PEAK_WINDOW, PEAK_WINDOW)
+            self._peak = max(self._decayed_peak(now), accepted)
             self._peak_at = now
         if self._rate is None or self._cubic is None:
             return
@@ -248,20 +250,15 @@ class RateLimit:
 
     def _send_rate(self, now: float) -> float:
         """Requests per second sent over the last second (over the walk so far when younger)."""
-        sends = self._sends
-        while sends and sends[0] <= now - SEND_WINDOW:
-            sends.popleft()
-        first = self._first_send if self._first_send is not None else now
-        span = min(SEND_WINDOW, max(now - first, FIRST_LATENCY))
-        return max(len(sends), 1) / span
+        return _rate(self._sends, now, SEND_WINDOW, self._age(now))
 
     def _accepted_rate(self, now: float) -> float:
         """Requests per second the service accepted over the last second (or the walk so far)."""
-        accepted = self._accepted
-        count = sum(1 for when in reversed(accepted) if when > now - SEND_WINDOW)
+        return _rate(self._accepted, now, SEND_WINDOW, self._age(now))
+
+    def _age(self, now: float) -> float:
         first = self._first_send if self._first_send is not None else now
-        span = min(SEND_WINDOW, max(now - first, FIRST_LATENCY))
-        return max(count, 1) / span
+        return max(now - first, FIRST_LATENCY)
 
     def _decayed_peak(self, now: float) -> float:
         return self._peak * math.pow(0.5, max(0.0, now - self._peak_at) / PEAK_HALF_LIFE)
@@ -278,6 +275,17 @@ class RateLimit:
             # Reserved but not yet given out: the same number of tokens at the new rate.
             self._tat = now + (self._tat - now) * old / rate
         self._rate = rate
+
+
+def _rate(times: collections.deque[float], now: float, window: float, age: float) -> float:
+    """Events per second in ``times`` over the last ``window`` seconds (less when younger, or
+    when ``times`` is full and covers less); old entries are dropped."""
+    while times and times[0] <= now - window:
+        times.popleft()
+    span = min(window, age)
+    if times and len(times) == times.maxlen:
+        span = min(span, max(now - times[0], 1e-3))
+    return max(len(times), 1) / span
 
 
 def _restore(per_second: float | None, burst: int, adaptive: bool) -> RateLimit:
