@@ -349,7 +349,8 @@ def test_token_loop_found_ahead_is_raised_with_the_callers_checkpoint() -> None:
     assert first_items(received) == ["item-0-0", "item-1-0", "item-2-0", "item-3-0"]
     assert raised.value.checkpoint == walk.checkpoint
     assert raised.value.checkpoint is not None
-    assert raised.value.checkpoint.pages == 3
+    # Past the four pages delivered, at the repeated token with the loop's items to skip.
+    assert raised.value.checkpoint.pages == 4
 
 
 def test_checkpoint_counts_only_pages_given_to_the_caller() -> None:

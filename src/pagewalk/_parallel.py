@@ -489,7 +489,7 @@ class _RangeScan(_Scan):
         plans = {segment: plan for segment, (plan, _) in ranges.items()}
         total = max(resumed.total_segments or 1 if resumed else 1, max(ranges) + 1)
         super().__init__(planner.base, total, plans, workers, resumed)
-        self.base = dataclasses.replace(planner.base, digest=planner.digest)
+        self.base = planner.base._replace(digest=planner.digest)
         self.cursors = {
             segment: Cursor(plan, self.budget, key_range)
             for segment, (plan, key_range) in ranges.items()
