@@ -146,7 +146,7 @@ _TERM = re.compile(r"^(\s+\S+\s{2,})(\S.*)$")
 
 
 def _flow(text: str, width: int, indent: str) -> list[str]:
-    """``text`` wrapped to ``width``: see :class:`_HelpFormatter`."""
+    """``text`` wrapped to ``width``: see ``_HelpFormatter``."""
     lines: list[str] = []
     prose: list[str] = []
     term: tuple[str, list[str]] | None = None

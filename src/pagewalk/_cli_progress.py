@@ -34,7 +34,7 @@ class Progress:
     terminal would run into it. A timer thread redraws it every ``interval`` seconds while the
     walk runs, so it moves during long pages, backoff sleeps and filtered scans that print
     nothing; a retry redraws it at once. Every write holds one lock, and nothing is written
-    after :meth:`end`.
+    after ``end()``.
     """
 
     def __init__(self, stream: TextIO, output: TextIO, interval: float = 0.5) -> None:
@@ -52,7 +52,7 @@ class Progress:
         self.rate_limit: Any = None  # a RateLimit whose current rate is shown once it paces
 
     def start(self, walk: Any) -> None:
-        """Show the progress of ``walk`` (anything with ``stats``) until :meth:`end`."""
+        """Show the progress of ``walk`` (anything with ``stats``) until ``end()``."""
         self._walk = walk
         if not self.enabled or self._thread is not None:
             return

@@ -168,7 +168,7 @@ class Attempt:
         """Count one call to the method; return the seconds to wait for the rate limiter first.
 
         The driver waits that long (through ``_sleep.pacing``), then sends, then reports the
-        answer with :meth:`on_success` or :meth:`on_error`.
+        answer with ``on_success()`` or ``on_error()``.
         """
         self._tries.attempts += 1
         cursor = self._cursor
@@ -301,7 +301,7 @@ def _check_cuttable(plan: Plan, result: str | None, others: list[str]) -> None:
     there is no one place in the page to put the cut list back.
 
     ``max_items`` may cut the yielded list; resuming inside a page cuts it and empties the
-    others (see :meth:`Cursor._without_other_results`).
+    others (see ``Cursor._without_other_results()``).
     """
     skip = plan.start.skip > 0
     cut = [result] if result is not None and (plan.max_items is not None or skip) else []

@@ -303,9 +303,9 @@ class _PerWalk(RateLimit):
 
 
 PER_WALK: Final[RateLimit] = _PerWalk()
-"""The default of ``rate_limit=``: each walk makes its own adaptive :class:`RateLimit`.
+"""The default of ``rate_limit=``: each walk makes its own adaptive [`RateLimit`][pagewalk.RateLimit].
 
-Shown as ``RateLimit()`` in signatures; :func:`coerce_rate_limit` replaces it by a new one."""
+Shown as ``RateLimit()`` in signatures; ``coerce_rate_limit()`` replaces it by a new one."""
 
 
 class DocumentedQuota(NamedTuple):
@@ -372,7 +372,7 @@ def default_rate_limit(operation: str | None = None) -> RateLimit:
 
 
 def coerce_rate_limit(value: Any, operation: str | None = None) -> RateLimit | None:
-    """What ``rate_limit=`` asks for: a :class:`RateLimit` (shared as given), a new one for a
+    """What ``rate_limit=`` asks for: a [`RateLimit`][pagewalk.RateLimit] (shared as given), a new one for a
     number, a new adaptive one for the default (at ``operation``'s documented quota, if any),
     or ``None`` (no pacing).
 

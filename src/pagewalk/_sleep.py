@@ -1,9 +1,9 @@
 """Backoff sleeps, and the switch that [`no_sleep()`][pagewalk.testing.no_sleep] flips.
 
 While any ``no_sleep()`` block is active (in any thread), backoff sleeps return at once and each
-requested delay is appended to every active recorder. Pacing waits (run through :func:`pacing`)
+requested delay is appended to every active recorder. Pacing waits (run through ``pacing()``)
 return at once too but are not recorded: the recorders list backoff delays. Either way the time
-skipped is added to :func:`clock`, so the rate limiter sees the time pass as if it had been slept.
+skipped is added to ``clock()``, so the rate limiter sees the time pass as if it had been slept.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def pacing(sleep: Callable[[float], float], delay: float) -> float:
 
 
 async def apacing(sleep: Callable[[float], Awaitable[float]], delay: float) -> float:
-    """The async twin of :func:`pacing`."""
+    """The async twin of ``pacing()``."""
     token = _pacing.set(True)
     try:
         return await sleep(delay)
