@@ -552,7 +552,7 @@ def test_a_parallel_scan_adds_up_throttled_and_paced(aws: Callable[..., Any]) ->
 
 def test_each_pacing_wait_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     service = Flaky(pages=2)
-    with caplog.at_level(logging.INFO, logger="pagewalk"), no_sleep():
+    with caplog.at_level(logging.DEBUG, logger="pagewalk"), no_sleep():
         list(pagewalk.items(service.list_things, token_spec=SPEC, rate_limit=RateLimit(4)))
     waits = [r for r in caplog.records if "for the rate limit" in r.getMessage()]
     assert len(waits) == 3  # every request but the first

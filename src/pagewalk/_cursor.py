@@ -181,7 +181,8 @@ class Attempt:
         self._sent = now + wait
         if wait > 0.0:
             cursor.stats.paced += wait
-            logger.info(
+            # DEBUG, not INFO like retries: with a low quota every request waits.
+            logger.debug(
                 "%s: page %d try %d waits %.2fs for the rate limit (%.2f requests/s)",
                 cursor.plan.operation.name,
                 cursor.next_page_number,
