@@ -47,8 +47,8 @@ from ._cli_values import (
     to_json_line,
 )
 from ._errors import PagewalkError, SpecError
-from ._pacing import RateLimit, default_rate_limit, documented_quota
 from ._fastparse import fast_parsing
+from ._pacing import RateLimit, default_rate_limit, documented_quota
 from ._spec import spec_for
 from ._version import __version__
 from ._walk import Walk, items, pages
@@ -532,8 +532,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO, signals: _Signals) 
 
     with walk:
         if args.explain:
-            start = walk.checkpoint if resume_from is not None else None
-            _explain(label, method, params, start, out, args.result_key, limiter)
+            begins = walk.checkpoint if resume_from is not None else None
+            _explain(label, method, params, begins, out, args.result_key, limiter)
             return EXIT_OK
         progress = Progress(err, out)
         progress.rate_limit = limiter
