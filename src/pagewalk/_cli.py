@@ -628,7 +628,14 @@ def _usage_message(exc: Exception) -> str:
 def _failure_message(exc: Exception, walk: Walk[Any], store: CheckpointFile | None) -> str:
     checkpoint = walk.checkpoint
     page = (checkpoint.pages if checkpoint is not None else walk.stats.pages) + 1
-    return _stop_message(store.path if store else None, f"page {page} failed: {one_line(exc)}")
+    what = f"page {page} failed: {one_line(exc)}"
+    # The note a page that failed after retries carries: how pagewalk's and botocore's tries
+    # stacked up (so 24 requests for one page is not a mystery).
+    for note in getattr(exc, "__notes__", ()):
+        found = re.match(r"pagewalk: page \d+ failed after (.+? by pagewalk .+?)\. ", note)
+        if found:
+            what += f" (after {found.group(1)})"
+    return _stop_message(store.path if store else None, what)
 
 
 def _stop_message(path: str | None, what: str) -> str:

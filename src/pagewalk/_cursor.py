@@ -150,7 +150,7 @@ class Page(NamedTuple):
 class Attempt:
     """Retry bookkeeping of one page request, wired to the walk's stats and log."""
 
-    __slots__ = ("_cursor", "_sent", "_tries", "first_try", "tokens")
+    __slots__ = ("_botocore_retries", "_cursor", "_sent", "_tries", "first_try", "tokens")
 
     def __init__(self, cursor: Cursor, tokens: Mapping[str, Any]) -> None:
         self._cursor = cursor
@@ -158,6 +158,7 @@ class Attempt:
         self.tokens = tokens
         self.first_try = time.monotonic()
         self._sent = 0.0
+        self._botocore_retries = 0
 
     @property
     def attempts(self) -> int:
@@ -211,9 +212,11 @@ class Attempt:
         limiter = cursor.plan.rate_limit
         if limiter is not None:
             limiter._answered(self._sent, _sleep.clock(), accepted=False, throttled=throttled)
+        self._botocore_retries += _botocore_retries(exc)
         delay = self._tries.on_error(exc)
         if delay is None:
             cursor.annotate(exc, self.tokens)
+            self._explain_tries(exc)
             return None
         cursor.stats.retries += 1
         cursor.stats.slept += delay
@@ -230,9 +233,31 @@ class Attempt:
         )
         return delay
 
+    def _explain_tries(self, exc: Exception) -> None:
+        """Say how the two retry layers stacked up for a page that failed after retries: each of
+        pagewalk's tries is a call in which botocore may retry on its own."""
+        tries, extra = self.attempts, self._botocore_retries
+        if (tries < 2 and not extra) or sys.version_info < (3, 11):
+            return
+        exc.add_note(
+            f"pagewalk: page {self._cursor.next_page_number} failed after {tries} "
+            f"{'try' if tries == 1 else 'tries'} by pagewalk and {extra} more by botocore "
+            f"inside them: {tries + extra} requests. pagewalk's tries are set by "
+            "retry_policy=Retry(attempts=...), botocore's by Config(retries=...) or "
+            "AWS_MAX_ATTEMPTS."
+        )
+
     def slept(self, requested: float, actual: float) -> None:
         """Report a backoff sleep."""
         self._tries.slept(requested, actual)
+
+
+def _botocore_retries(exc: BaseException) -> int:
+    """How many times botocore retried inside the call that raised ``exc`` (0 when unknown)."""
+    response = getattr(exc, "response", None)
+    metadata = response.get("ResponseMetadata") if isinstance(response, Mapping) else None
+    count = metadata.get("RetryAttempts") if isinstance(metadata, Mapping) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
 
 
 def _describe_error(exc: BaseException) -> str:
