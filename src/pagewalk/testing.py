@@ -523,6 +523,10 @@ def stub_pages(
         page_size=page_size,
         retry_policy=None,
         token_spec=token_spec,
+        rate_limit=None,
+        # Planned only, never walked here: a sync (botocore) or async (aiobotocore) client's
+        # method alike.
+        asynchronous=True,
     )
     spec, name = plan.spec, plan.operation.name
     output_shape = client.meta.service_model.operation_model(api_name).output_shape
