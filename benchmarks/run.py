@@ -501,6 +501,21 @@ def import_microseconds(statement: str, module: str, env: dict[str, str]) -> int
     raise RuntimeError(f"no import time for {module!r} in: {result.stderr[-500:]}")
 
 
+_WALL = (
+    "import time, boto3; started = time.perf_counter(); import pagewalk; "
+    "print(round((time.perf_counter() - started) * 1e6))"
+)
+
+
+def wall_import_microseconds(env: dict[str, str]) -> int:
+    """What ``import pagewalk`` after ``import boto3`` takes on the clock in a fresh interpreter,
+    without ``-X importtime``'s own cost per module (what a script or the command line pays)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _WALL], capture_output=True, text=True, check=True, env=env
+    )
+    return int(result.stdout.strip())
+
+
 def bench_import(sizes: Sizes) -> None:
     print(
         f"[d] import time: fresh interpreters, -X importtime, {sizes.import_repeats} rounds, "
@@ -535,10 +550,20 @@ def bench_import(sizes: Sizes) -> None:
             for name in names[shift:] + names[:shift]:
                 statement, module, which = cases[name]
                 times[name].append(import_microseconds(statement, module, envs[which]) / 1e6)
-    medians = report("", times, "import boto3")
+        wall: dict[str, list[float]] = {"wall clock": []}
+        if IMPORT_BASELINE:
+            wall["wall clock (--import-baseline)"] = []
+        for _ in range(sizes.import_repeats):
+            wall["wall clock"].append(wall_import_microseconds(envs[""]) / 1e6)
+            if IMPORT_BASELINE:
+                baseline_time = wall_import_microseconds(envs["baseline"]) / 1e6
+                wall["wall clock (--import-baseline)"].append(baseline_time)
+    report("", times, "import boto3")
     value, noise = ratio(times, "import pagewalk", "import boto3")
     verdict("import pagewalk costs < 10% more than import boto3", value, noise, 1.10, at_most=True)
-    added = medians[after] * 1e3
+    print(f"    {after}, on the clock without -X importtime:")
+    wall_medians = report("", wall, "wall clock")
+    added = wall_medians["wall clock"] * 1e3
     if not JUDGED:
         outcome = "not judged in quick mode"
     elif added <= IMPORT_TARGET_MS:
@@ -546,8 +571,8 @@ def bench_import(sizes: Sizes) -> None:
     else:
         outcome = "MISSED"
     print(
-        f"    target: {after} within {IMPORT_TARGET_MS:.0f} ms "
-        f"({added:.2f} ms ±{spread(times[after]):.1%}): {outcome}"
+        f"    target: {after} within {IMPORT_TARGET_MS:.0f} ms on the clock "
+        f"({added:.2f} ms ±{spread(wall['wall clock']):.1%}): {outcome}"
     )
 
 
