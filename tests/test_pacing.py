@@ -153,6 +153,54 @@ def test_slow_start_spaces_a_first_burst_of_overlapping_requests() -> None:
     assert limit.rate is None
 
 
+def test_slow_start_lets_a_window_go_at_once_once_the_latency_is_measured() -> None:
+    limit = RateLimit()
+    assert limit._acquire(0.0) == 0.0
+    limit._answered(0.0, 0.2, accepted=True, throttled=False)  # a window of three now
+    waits = [limit._acquire(0.2) for _ in range(4)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] > 0.0
+    assert limit.rate is None
+
+
+def _sent_per_round_trip(limit: RateLimit, workers: int, latency: float, first: int) -> list[int]:
+    """Workers that send again as soon as their answer arrives (``first`` of them start, the
+    others join once the first answer is in, as a parallel listing fans out): how many
+    requests were sent in each round trip."""
+    events: list[tuple[float, int, int]] = [(0.0, 0, worker) for worker in range(first)]
+    joined = first
+    sends: list[float] = []
+    while events:
+        events.sort()
+        now, kind, worker = events.pop(0)
+        if kind == 0:  # ready: ask the limiter, send after the wait
+            sent = now + limit._acquire(now)
+            sends.append(sent)
+            events.append((sent + latency, 1, worker))
+        else:  # answered
+            limit._answered(now - latency, now, accepted=True, throttled=False)
+            if len(sends) >= 200:
+                continue
+            events.append((now, 0, worker))
+            while joined < workers:
+                events.append((now, 0, joined))
+                joined += 1
+    rounds = int(max(sends) / latency) + 1
+    return [
+        sum(1 for sent in sends if start * latency <= sent < start * latency + latency)
+        for start in range(rounds)
+    ]
+
+
+def test_slow_start_reaches_the_workers_concurrency_within_a_few_round_trips() -> None:
+    # A listing that sends one request, then fans out to 8 workers, against a service that
+    # never throttles and answers in 200 ms.
+    sent = _sent_per_round_trip(RateLimit(), workers=8, latency=0.2, first=1)
+    assert sent[0] == 1
+    assert max(sent[1:4]) >= 8  # all eight at once by the fourth round trip
+    assert min(sent[4:-1]) >= 8
+
+
 def _send_at(limit: RateLimit, rate: float, start: float, seconds: float) -> float:
     """Send at ``rate`` from ``start`` for ``seconds``, every request accepted; return the end."""
     now = start

@@ -276,11 +276,14 @@ class _Scale:
             number, digit = divmod(number, radix)
             digits.append(digit)
         digits.reverse()
-        while digits and digits[-1] == 0:
-            digits.pop()
-        # An inner 0 ("ended") followed by more would name no string: take the smallest char.
+        # A 0 ("ended") followed by more digits names no string: the string ends there. That
+        # is the largest string whose value is not above ``number``, so ``string()`` keeps
+        # the order of numbers (taking the smallest character instead would not: it can
+        # sort past a string that ends there, ``data/05-`` past ``data/05``).
+        if 0 in digits:
+            digits = digits[: digits.index(0)]
         return self.base + "".join(
-            self.columns[index][max(digit, 1) - 1] for index, digit in enumerate(digits)
+            self.columns[index][digit - 1] for index, digit in enumerate(digits)
         )
 
 
@@ -320,35 +323,269 @@ def _common_prefix(strings: Iterable[str]) -> str:
     return shortest
 
 
+def _clip(intervals: list[tuple[int, int]], low: int, high: int) -> list[tuple[int, int]]:
+    """``intervals`` cut to ``(low, high)`` and merged, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        start, end = max(start, low), min(end, high)
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _back(high: int, width: int, empty: list[tuple[int, int]]) -> int:
+    """The point below ``high`` with ``width`` of filled (not ``empty``) space up to ``high``."""
+    point = high
+    for start, end in reversed(empty):
+        if end < point:
+            if point - end >= width:
+                return point - width
+            width -= point - end
+        point = min(point, start)
+    return point - width
+
+
 class Splitter:
-    """Chooses which range to split and where, from the keys a scan has seen.
+    """Chooses which range to split and where, from the keys a scan has seen, and which cheap
+    probes to send first when it does not know how far the keys go.
+
+    Probes. When the keys seen so far sit under a long common prefix (every key under
+    ``data/2024/05/part-``), the first page says nothing about how many keys follow. The
+    splitter then asks for a round of probes (``probes()``: ``MaxKeys=1`` requests starting
+    after keys 2, 8, 32, ... pages past the range's position). Each answer (``probed()``) is
+    the first key after the probe, or none: no key lies between the two (``gaps``, left out of
+    every estimate), and after a probe that finds none no key lies past it (``limit``): the
+    open-ended range is then estimated to end halfway between the last key found and the
+    limit. A probe whose answer lies past the next probe's key found a gap, not keys close by.
+
+    Split points. The new range takes ``1 / (free + 1)`` of what is left of the range with the
+    most keys left (``free`` workers waiting, this one included), so a first fan-out cuts the
+    range into equal parts; no new range holds less than two pages' worth.
 
     Args:
         prefix: the listing's ``Prefix`` (every key starts with it).
         sample: what the scan has seen of its keys.
     """
 
+    STEPS = 16
+    """At most this many probes in a round that looks for where the keys end."""
+    GROWTH = 4
+    """Each probe of that round lies this many times further than the one before."""
+    MIN_PIECE_PAGES = 2.0
+    """A new range holds at least this many pages' worth of keys (a shorter one costs its own
+    request plus the one that crosses its end for little gain)."""
+
     def __init__(self, prefix: str, sample: KeySample) -> None:
         self.prefix = prefix
         self.sample = sample
+        self.limit: str | None = None
+        """No key lies after this one (a probe after it found none)."""
+        self.found: list[str] = []
+        """Keys probes found, in order."""
+        self.outstanding = 0
+        self.min_piece_pages: float = self.MIN_PIECE_PAGES
+        self._rounds = 0
+        self._probed_past: str | None = None
+        self._steps = 0
+        self.gaps: list[tuple[str, str]] = []
+        """Stretches ``(after, key)`` probes found empty: no key lies between the two."""
+        self._round: list[str] = []
+        self._answers: dict[str, str | None] = {}
+        self._horizons: dict[str, str | None] = {}
+        self._hits: list[str] = []
 
     def _scale(self, strings: list[str], base: str) -> _Scale:
         seen = self.sample.columns
         # Which characters occur at a position is known only from the keys seen so far (hash
         # keys that all began with "0" in the first page): assume that any character seen
-        # varying at some position may occur at every position.
+        # varying at some position may occur at every position...
         varying: set[str] = set().union(*(column for column in seen if len(column) > 1))
         width = min(max(len(text) for text in strings) - len(base) + 2, MAX_KEY_BYTES)
         columns: list[list[str]] = []
         for index in range(len(base), len(base) + width):
-            chars = (set(seen[index]) if index < len(seen) else set()) | varying
+            column = seen[index] if index < len(seen) else set()
+            # ... except where a character never seen varying always stood (the "/" or "-"
+            # of ``logs/2024-05-``): that is the keys' structure, not a sample of it.
+            chars = set(column) if column - varying else column | varying
             chars.update(text[index] for text in strings if index < len(text))
             columns.append(sorted(chars))
         return _Scale(columns, base)
 
-    def estimate(self, key_range: KeyRange, in_flight: bool) -> tuple[float, str | None]:
+    # -- probes ---------------------------------------------------------------------------------
+
+    def probes(
+        self, ranges: Iterable[tuple[KeyRange, bool]], count: int, *, thorough: bool = False
+    ) -> list[str]:
+        """Keys to send probes after (``MaxKeys=1``), at most ``count``, before splitting the
+        open-ended range; empty when its keys' extent is known well enough (or unknowable).
+
+        ``ranges`` are the unfinished ranges, each with whether a page of it is in flight.
+
+        A listing sends one round: its ranges keep walking meanwhile, and a range that turns
+        out too long is split again later. ``thorough`` is for planning without walking
+        (shards): a round whose probes all found keys close by is followed by another, further
+        on, and a finer round looks between the last probe that found keys close by and the
+        next one.
+        """
+        if self.outstanding or count < 1:
+            return []
+        for key_range, in_flight in ranges:
+            if key_range.end is None and key_range.explored:
+                return self._probes(key_range, in_flight, count, thorough)
+        return []
+
+    def _probes(
+        self, key_range: KeyRange, in_flight: bool, count: int, thorough: bool
+    ) -> list[str]:
+        position = key_range.position
+        page = key_range.page or self.sample.page
+        if position is None or page is None:
+            return []
+        first, last, keys = page
+        walked = max(position, self.prefix)
+        if self._probed_past is not None and walked > self._probed_past:
+            # Walked past every probe (the keys go on, or came after a gap, or were added):
+            # look further from here.
+            if self.limit is not None and walked >= self.limit:
+                self.limit = None
+            if self.limit is None:
+                self._rounds = 0
+        if (
+            self._rounds == 1
+            and thorough
+            and self.limit is None
+            and self._uncertain(walked) is None
+        ):
+            self._rounds = 0  # every probe found keys close by: look further
+        if self._rounds == 0:
+            low = max([walked, *self._hits])
+            scale = self._scale([low, first, last], self.prefix)
+            page_width = max(1, scale.value(last) - scale.value(first))
+            start = scale.value(low) + (page_width if in_flight else 0)
+            if not self._structured(first, last):
+                left = _ratio(keys * max(0, scale.top - start), page_width)
+                if left <= PLAUSIBLE_KEYS:
+                    return []  # the keys fill the key space after the prefix: no need to look
+            # 2, 8, 32, ... pages past the range's position (a page is twice
+            # ``page_width``), going on from the last round's.
+            steps = min(count, self.STEPS)
+            first_step = self._steps
+            self._steps += steps
+            points = [
+                start + 2 * page_width * 2 * self.GROWTH**step
+                for step in range(first_step, first_step + steps)
+            ]
+            probes = self._send(scale, points, position, start, None)
+            self._round = probes
+            self._rounds = 1
+            if probes:
+                self._probed_past = probes[-1]
+            return probes
+        if self._rounds == 1:
+            self._rounds = 2
+            stretch = self._uncertain(walked) if thorough else None
+            if stretch is None:
+                return []
+            low, high_key = stretch
+            scale = self._scale([low, first, last, high_key], self.prefix)
+            page_width = max(1, scale.value(last) - scale.value(first))
+            start = scale.value(low)
+            high = scale.value(high_key)
+            if _ratio(keys * max(0, high - start), page_width) < 4 * keys:
+                return []  # known to within two pages: good enough
+            # The finer round: evenly over the stretch where the keys end.
+            points = [start + (high - start) * (step + 1) // (count + 1) for step in range(count)]
+            return self._send(scale, points, low, start, high_key)
+        return []
+
+    def _send(
+        self, scale: _Scale, points: list[int], position: str, start: int, end: str | None
+    ) -> list[str]:
+        """Probes near ``points``; each one's horizon is the next point (the last one's, as
+        far again as from the one before): an answer past it tells of a gap."""
+        probes: list[str] = []
+        previous = start
+        for index, point in enumerate(points):
+            if point >= scale.top:
+                break
+            probe = self._near(scale, point, point - previous, position, start, end)
+            following = points[index + 1] if index + 1 < len(points) else 2 * point - previous
+            previous = point
+            if probe is not None and (not probes or probe > probes[-1]):
+                probes.append(probe)
+                self._horizons[probe] = scale.string(following) if following < scale.top else None
+        self.outstanding = len(probes)
+        return probes
+
+    def _uncertain(self, walked: str) -> tuple[str, str] | None:
+        """The widest stretch of the last round of probes where the keys may end: from the key
+        a probe found to the next probe, when that one found no key before the probe after
+        it (or none at all)."""
+        probes = self._round
+        answers = [self._answers.get(probe) for probe in probes]
+        best: tuple[int, str, str] | None = None
+        scale: _Scale | None = None
+        for index, probe in enumerate(probes):
+            answer = answers[index]
+            horizon = self._horizons.get(probe)
+            if answer is not None and (horizon is None or answer < horizon):
+                continue  # keys right after this probe
+            low = answers[index - 1] if index else walked
+            if low is None or not low < probe:
+                continue
+            if scale is None:
+                scale = self._scale([walked, *probes, *filter(None, answers)], self.prefix)
+            width = scale.value(probe) - scale.value(low)
+            if best is None or width > best[0]:
+                best = (width, low, probe)
+        return None if best is None else (best[1], best[2])
+
+    def _structured(self, first: str, last: str) -> bool:
+        """Whether the keys of a page share a prefix (past the listing's) holding a character
+        never seen varying (``logs/2024-``, ``data/part-``): keys under a structure, not keys
+        that fill the key space (hashes)."""
+        varying: set[str] = set().union(
+            *(column for column in self.sample.columns if len(column) > 1)
+        )
+        common = _common_prefix([first, last])[len(self.prefix) :]
+        return any(char not in varying for char in common)
+
+    def probed(self, at: str, found: str | None) -> None:
+        """Take a probe's answer: ``found`` is the first key after ``at`` (``None``: none).
+
+        Either way no key lies between them: estimates leave that stretch out.
+        """
+        self.outstanding = max(0, self.outstanding - 1)
+        self._answers[at] = found
+        if found is None:
+            if self.limit is None or at < self.limit:
+                self.limit = at
+        else:
+            bisect.insort(self.found, found)
+            self.gaps.append((at, found))
+            horizon = self._horizons.get(at)
+            if horizon is None or found < horizon:
+                bisect.insort(self._hits, found)
+
+    def probe_lost(self) -> None:
+        """A probe got no answer (its request failed): split without it."""
+        self.outstanding = max(0, self.outstanding - 1)
+
+    # -- estimates and split points -------------------------------------------------------------
+
+    def estimate(
+        self, key_range: KeyRange, in_flight: bool, free: int = 1
+    ) -> tuple[float, str | None]:
         """How many entries are left in ``key_range`` beyond the page it has in flight, and
-        the key to split it at (``None`` when it cannot be split usefully)."""
+        the key to split it at (``None`` when it cannot be split usefully).
+
+        The new range (from the split key to the end) takes ``1 / (free + 1)`` of what is left,
+        so ``free`` splits in a row cut a range into equal parts.
+        """
         position = key_range.position
         page = key_range.page or self.sample.page
         if position is None or page is None:
@@ -357,25 +594,69 @@ class Splitter:
         low = max(position, self.prefix)
         end = key_range.end
         if end is None:
-            return self._open(low, position, page, in_flight)
+            if self.limit is not None and low >= self.limit:
+                return 0.0, None  # a probe found no key past the limit
+            if self.limit is not None:
+                # Nothing lies past the limit, and keys were found up to the last key below
+                # it: expect them to end halfway between.
+                end = self._halfway(max([low, *(key for key in self.found if key < self.limit)]))
+            elif self.found and self.found[-1] > low:
+                end = self.found[-1]  # at least that long
+            else:
+                return self._open(low, position, page, in_flight, free)
+        gaps = [
+            (gap_low, gap_high)
+            for gap_low, gap_high in self.gaps
+            if gap_high > low and gap_low < end and gap_low < gap_high
+        ]
         strings = [low, first, last, end]
-        scale = self._scale(strings, _common_prefix(strings))
+        scale = self._scale(
+            [*strings, *(key for gap in gaps for key in gap)], _common_prefix(strings)
+        )
         page_width = max(1, scale.value(last) - scale.value(first))
         start = scale.value(low) + (page_width if in_flight else 0)
         high = scale.value(end)
-        left = _ratio(count * max(0, high - start), page_width)
-        if left < 2 * count:
-            return left, None  # not worth a range of its own: less than two pages
-        target = start + (high - start) // 2
-        return left, self._shortest(scale.string(target), position, scale.string(start), end)
+        # Stretches probes found empty hold no keys: leave them out of the estimate.
+        empty = _clip(
+            [(scale.value(gap_low), scale.value(gap_high)) for gap_low, gap_high in gaps],
+            start,
+            high,
+        )
+        filled = max(0, high - start - sum(gap_high - gap_low for gap_low, gap_high in empty))
+        left = _ratio(count * filled, page_width)
+        piece = self._piece(left, count, free)
+        if piece is None:
+            return left, None
+        width = int(filled * piece / left)
+        target = _back(high, width, empty)
+        # The split key must lie before the range's real end only (not before ``limit``).
+        return left, self._near(scale, target, width, position, start, key_range.end)
+
+    def _halfway(self, low: str) -> str:
+        """Halfway between ``low`` and ``limit`` (but past ``low``)."""
+        assert self.limit is not None
+        strings = [low, self.limit]
+        scale = self._scale(strings, _common_prefix(strings))
+        start, high = scale.value(low), scale.value(self.limit)
+        middle = scale.string(start + (high - start) // 2)
+        return middle if low < middle < self.limit else self.limit
+
+    def _piece(self, left: float, count: int, free: int) -> float | None:
+        """How many of ``left`` entries the new range takes, or ``None``: not worth a split."""
+        smallest = self.min_piece_pages * 2 * count  # ``count`` is half a page
+        piece = max(left / (max(1, free) + 1), smallest)
+        if left - piece < 2 * count:
+            return None  # the range would keep less than a page of its own
+        return piece
 
     def _open(
-        self, low: str, position: str, page: tuple[str, str, int], in_flight: bool
+        self, low: str, position: str, page: tuple[str, str, int], in_flight: bool, free: int
     ) -> tuple[float, str | None]:
-        """The open-ended last range: assume its keys fill the block one character above what
-        the last page had in common (``data/part-00`` for ``data/part-00017``); once that is
-        covered, cut at the start of the next block and go up a level, so the ranges climb
-        the key space's structure instead of cutting an empty byte space in half."""
+        """The open-ended last range without probes: assume its keys fill the block one
+        character above what the last page had in common (``data/part-00`` for
+        ``data/part-00017``); once that is covered, cut at the start of the next block and go
+        up a level, so the ranges climb the key space's structure instead of cutting an empty
+        byte space in half."""
         first, last, count = page
         common = _common_prefix([first, last])
         block = common[: max(len(self.prefix), len(common) - 1)]
@@ -388,10 +669,14 @@ class Splitter:
         start = scale.value(low) + (page_width if in_flight else 0)
         high = scale.top
         left = _ratio(count * max(0, high - start), page_width)
-        if left >= 2 * count:
+        if left > PLAUSIBLE_KEYS:
             target = start + (high - start) // 2
             split = self._shortest(scale.string(target), position, scale.string(start), None)
-            return (left if left <= PLAUSIBLE_KEYS else float("inf")), split
+            return float("inf"), split
+        piece = self._piece(left, count, free)
+        if piece is not None:
+            width = int((high - start) * piece / left)
+            return left, self._near(scale, high - width, width, position, start, None)
         if len(base) <= len(self.prefix):
             return left, None
         # This block is (nearly) done: what lies beyond it is unknown, so open the next one.
@@ -400,6 +685,28 @@ class Splitter:
             return left, None
         return float("inf"), following
 
+    def _near(
+        self, scale: _Scale, target: int, width: int, position: str, start: int, end: str | None
+    ) -> str | None:
+        """A split key near ``target`` for a new range ``width`` long: the shortest prefix of
+        the key at ``target`` that lies within an eighth of ``width`` below it (so split keys
+        look like the keys around them, ``data/2024/05/part-014``, without unbalancing the
+        ranges), past ``position`` and ``start`` and before ``end``."""
+        candidate = scale.string(target)
+        low = max(position, scale.string(start))
+        least = target - width // 8
+        for size in range(1, len(candidate) + 1):
+            split = candidate[:size]
+            if len(split.encode("utf-8")) > MAX_KEY_BYTES:
+                return None
+            if (
+                split > low
+                and (end is None or split < end)
+                and (size == len(candidate) or scale.value(split) >= least)
+            ):
+                return split
+        return None
+
     @staticmethod
     def _shortest(candidate: str, position: str, floor: str, end: str | None) -> str | None:
         """The shortest prefix of ``candidate`` past ``floor`` and ``position`` and before
@@ -407,22 +714,29 @@ class Splitter:
         low = max(position, floor)
         for size in range(1, len(candidate) + 1):
             split = candidate[:size]
+            if len(split.encode("utf-8")) > MAX_KEY_BYTES:
+                return None
             if split > low and (end is None or split < end):
                 return split
         return None
 
-    def choose(self, ranges: Iterable[tuple[KeyRange, bool]]) -> tuple[KeyRange, str] | None:
+    def choose(
+        self, ranges: Iterable[tuple[KeyRange, bool]], free: int = 1
+    ) -> tuple[KeyRange, str] | None:
         """The range with the most entries left and where to split it, or ``None``.
 
-        ``ranges`` are the unfinished ranges, each with whether a page of it is in flight.
+        ``ranges`` are the unfinished ranges, each with whether a page of it is in flight;
+        ``free`` is how many workers are waiting for a range (this one included).
         """
         best: tuple[float, KeyRange, str] | None = None
         for key_range, in_flight in ranges:
+            if key_range.end is None and self.outstanding:
+                continue  # its probes are out: split it once they are back
             if not key_range.explored and key_range.born != self.sample.received:
                 # Split off since the last page arrived: wait for its own first page (which
                 # may well be empty) before cutting it again.
                 continue
-            left, split = self.estimate(key_range, in_flight)
+            left, split = self.estimate(key_range, in_flight, free)
             if split is not None and (best is None or left > best[0]):
                 best = (left, key_range, split)
         if best is None:

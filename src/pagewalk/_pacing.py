@@ -31,8 +31,10 @@ it from collapsing where botocore's does:
   cannot drive it to nothing, while a quota that really shrinks pulls the floor down with it;
 - slow start while the quota is unknown: requests that overlap one in flight are spaced as in
   TCP's slow start (a window that grows by one request per success, so it doubles per round
-  trip), so the first burst of a parallel scan does not arrive all at once; a sequential walk
-  never overlaps and never waits.
+  trip), so the first burst of a parallel scan does not arrive all at once; once answers have
+  measured the round trip, the whole window may go at once (TCP sends its window back to back),
+  so a scan the service does not throttle reaches its workers' concurrency within a few round
+  trips; a sequential walk never overlaps and never waits.
 """
 
 from __future__ import annotations
@@ -187,7 +189,10 @@ class RateLimit:
             # Nothing in flight: a sequential walk (or the first request) goes at once.
             self._tat = max(self._tat, now) + interval
             return now
-        slot = max(now, self._tat - (SLOW_START_WINDOW - 1) * interval)
+        # TCP sends its whole window back to back: so may requests here, once answers have
+        # measured the latency (before that, the initial window of two).
+        burst = self._window if self._latency is not None else SLOW_START_WINDOW
+        slot = max(now, self._tat - (burst - 1) * interval)
         self._tat = max(self._tat, slot) + interval
         return slot
 

@@ -174,6 +174,22 @@ class RangePlanner:
             **self.options,
         )
 
+    def probe_plan(self, after: str) -> Plan:
+        """The plan of a probe: one request for the first key after ``after``."""
+        options = {
+            name: self.options[name]
+            for name in ("retry_policy", "token_spec", "rate_limit")
+            if name in self.options
+        }
+        return make_plan(
+            self.method,
+            "pages",
+            self.range_params(after),
+            page_size=1,
+            known_options=self.known_options,
+            **options,
+        )
+
     def position(self, tokens: Mapping[str, Any], after: str | None, skip: int) -> str | None:
         """Where a range at ``tokens`` stands in the key space; ``None`` while unknown: at an
         opaque token, or with items of its next page already delivered (they lie past the
@@ -421,11 +437,11 @@ class _Scan:
                     segment = waiting.popleft()
                 else:
                     # A free worker and nothing to send: a key-range scan splits a range.
-                    split = self._split(set(in_flight.values()))
+                    split = self._split(set(in_flight.values()), self.workers - len(in_flight))
                     if split is None:
                         break
                     segment = split
-                cursor = self.cursors[segment]
+                cursor = self._cursor(segment)
                 try:
                     params = cursor.next_request()
                 except PagewalkError as exc:
@@ -447,6 +463,9 @@ class _Scan:
             if future not in in_flight:
                 continue  # cancelled after a failure
             segment = in_flight.pop(future)
+            if segment < 0:
+                self._probed(segment, future)
+                continue
             cursor = self.cursors[segment]
             try:
                 response, attempt = future.result()
@@ -464,9 +483,18 @@ class _Scan:
         if failure is not None:
             raise failure
 
-    def _split(self, busy: set[int]) -> int | None:
-        """A new segment for a free worker, or ``None``; ``busy`` have a page in flight."""
+    def _split(self, busy: set[int], free: int) -> int | None:
+        """A new segment for a free worker, or ``None``; ``busy`` have a page in flight,
+        ``free`` workers wait for one (this one included). A key-range scan may answer with
+        a probe instead: a negative number (see ``_RangeScan``)."""
         return None
+
+    def _cursor(self, segment: int) -> Cursor:
+        return self.cursors[segment]
+
+    def _probed(self, segment: int, future: Future[tuple[Any, Attempt]]) -> None:
+        """Take the answer to a probe (a key-range scan's only)."""
+        raise AssertionError(f"no probe {segment} was sent")
 
     def close(self) -> None:
         """Stop the workers: cancel queued pages, do not wait for requests in flight."""
@@ -496,14 +524,48 @@ class _RangeScan(_Scan):
         }
         self.planner = planner
         self.splitter = Splitter(planner.prefix, planner.sample)
+        # Probes (MaxKeys=1 requests that find where the keys are) by negative number: their
+        # cursors, the keys they start after, and the probes waiting for a worker.
+        self.probes: dict[int, tuple[Cursor, str]] = {}
+        self._queued: collections.deque[str] = collections.deque()
+        self._probe_stats: list[WalkStats] = []
 
-    def _split(self, busy: set[int]) -> int | None:
+    @property
+    def stats(self) -> WalkStats:
+        """The counters of every range, added up, with the requests of probes."""
+        stats = super().stats
+        for part in self._probe_stats:
+            stats.requests += part.requests
+            stats.retries += part.retries
+            stats.slept += part.slept
+            stats.throttled += part.throttled
+            stats.paced += part.paced
+        return stats
+
+    def _cursor(self, segment: int) -> Cursor:
+        return self.probes[segment][0] if segment < 0 else self.cursors[segment]
+
+    def _probing(self) -> bool:
+        """Whether probes may be sent: not when the budget is a few pages anyway."""
+        budget = self.budget
+        page = self.planner.sample.page
+        keys = 2 * page[2] if page is not None else 1
+        return not (
+            (budget.pages is not None and budget.pages < 4 * self.workers)
+            or (budget.items is not None and budget.items < 4 * self.workers * keys)
+        )
+
+    def _split(self, busy: set[int], free: int) -> int | None:
         candidates = [
             (cursor.key_range, segment in busy)
             for segment, cursor in self.cursors.items()
             if cursor.key_range is not None and not cursor.finished
         ]
-        choice = self.splitter.choose(candidates)
+        if not self._queued and self._probing():
+            self._queued.extend(self.splitter.probes(candidates, free))
+        if self._queued:
+            return self._probe(self._queued.popleft())
+        choice = self.splitter.choose(candidates, free)
         if choice is None:
             return None
         key_range, at = choice
@@ -512,6 +574,32 @@ class _RangeScan(_Scan):
         self.total += 1
         self.cursors[segment] = Cursor(self.planner.plan(segment, rest), self.budget, rest)
         return segment
+
+    def _probe(self, after: str) -> int:
+        """Start a probe: the first key after ``after``."""
+        cursor = Cursor(self.planner.probe_plan(after), Budget(None, None))
+        self._probe_stats.append(cursor.stats)
+        segment = -1 - len(self._probe_stats)
+        self.probes[segment] = (cursor, after)
+        return segment
+
+    def _probed(self, segment: int, future: Future[tuple[Any, Attempt]]) -> None:
+        cursor, after = self.probes.pop(segment)
+        try:
+            response, attempt = future.result()
+            page = cursor.receive(response, attempt)
+        except Exception:
+            # A probe is a hint: without its answer the ranges are split all the same (a
+            # failing service fails the ranges' own requests).
+            self.splitter.probe_lost()
+            return
+        keys: list[str] = [
+            entry["Key"]
+            for name in self.planner.space.lists
+            for entry in page.response.get(name) or ()
+            if isinstance(entry, Mapping) and isinstance(entry.get("Key"), str)
+        ]
+        self.splitter.probed(after, min(keys) if keys else None)
 
 
 def _start_scan(

@@ -450,44 +450,56 @@ def _shard(
 def _find_ranges(
     planner: RangePlanner, first: KeyRange, total: int, probe_keys: int
 ) -> list[tuple[str | None, str | None]]:
-    """Cut the key space into ``total`` ranges with at most ``2 * total`` list requests: probe
-    the start, then split the range with the most keys left where the splitter says and probe
-    the new range's start, and so on; ranges left to make are cut at keys the probes saw."""
+    """Cut the key space into ``total`` ranges with at most ``2 * total`` list requests: one
+    page at the start says what the keys look like, up to two rounds of ``total - 1`` probes
+    (``MaxKeys=1``) find how far they go when they sit under a long prefix, and the splitter
+    then cuts where the keys are; ranges left to make are cut at keys the requests saw."""
     splitter = Splitter(planner.prefix, planner.sample)
+    splitter.min_piece_pages = 0.5  # a shard is a task of its own: balance over request count
     seen: list[str] = []
-    done: set[int] = set()
 
-    def probe(key_range: KeyRange) -> None:
-        plan = make_plan(
-            planner.method,
-            "pages",
-            planner.range_params(key_range.after),
-            page_size=probe_keys,
-            segment=0,
-            token_spec=planner.options.get("token_spec"),
-            rate_limit=planner.options.get("rate_limit"),
-        )
-        cursor = Cursor(plan, key_range=key_range)
-        page = fetch_page(cursor)
-        if page is not None:
-            for name in planner.space.lists:
-                seen.extend(entry["Key"] for entry in page.response.get(name, []))
-        if cursor.finished:
-            done.add(id(key_range))
+    def keys(page: Any) -> list[str]:
+        return [
+            entry["Key"]
+            for name in planner.space.lists
+            for entry in page.response.get(name) or ()
+            if isinstance(entry, Mapping) and isinstance(entry.get("Key"), str)
+        ]
 
-    ranges = [first]
-    probe(first)
+    plan = make_plan(
+        planner.method,
+        "pages",
+        planner.range_params(first.after),
+        page_size=probe_keys,
+        segment=0,
+        token_spec=planner.options.get("token_spec"),
+        rate_limit=planner.options.get("rate_limit"),
+    )
+    cursor = Cursor(plan, key_range=first)
+    page = fetch_page(cursor)
+    if page is not None:
+        seen.extend(keys(page))
     requests = 1
-    while len(ranges) < total and requests < 2 * total:
-        choice = splitter.choose(
-            (key_range, False) for key_range in ranges if id(key_range) not in done
+    while not cursor.finished and requests < 2 * total:
+        probes = splitter.probes(
+            [(first, False)], min(total - 1, 2 * total - requests), thorough=True
         )
+        if not probes:
+            break
+        for after in probes:
+            probe = Cursor(planner.probe_plan(after))
+            answer = fetch_page(probe)
+            found = keys(answer) if answer is not None else []
+            splitter.probed(after, min(found) if found else None)
+            seen.extend(found)
+            requests += 1
+    ranges = [first]
+    while len(ranges) < total:
+        choice = splitter.choose(((key_range, False) for key_range in ranges), total - len(ranges))
         if choice is None:
             break
         key_range, at = choice
         ranges.append(key_range.split(at))
-        probe(ranges[-1])
-        requests += 1
     seen = sorted(set(seen))
     while len(ranges) < total:
         ranges.append(_cut(ranges, seen, planner.prefix))
