@@ -21,7 +21,7 @@ from . import _sleep
 from ._checkpoint import Checkpoint
 from ._cursor import Attempt, Cursor, Iteration, Page, WalkState, WalkStats, delivering
 from ._pacing import PER_WALK, RateLimit
-from ._plan import DEFAULT_RETRY, Plan, make_plan
+from ._plan import Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
 
@@ -237,7 +237,7 @@ def apages(
     max_pages: int | None = None,
     max_items: int | None = None,
     resume_from: Checkpoint | str | None = None,
-    retry_policy: Retry | None = DEFAULT_RETRY,
+    retry_policy: Retry | None = Retry(),  # noqa: B008 (frozen: one shared instance is fine)
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
@@ -321,7 +321,7 @@ def aitems(
     max_pages: int | None = None,
     max_items: int | None = None,
     resume_from: Checkpoint | str | None = None,
-    retry_policy: Retry | None = DEFAULT_RETRY,
+    retry_policy: Retry | None = Retry(),  # noqa: B008 (frozen: one shared instance is fine)
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,

@@ -28,7 +28,6 @@ from ._errors import PagewalkError, SpecError
 from ._keyranges import KeyRange, KeySample, KeySpace, Splitter, check_key, key_space
 from ._pacing import PER_WALK, RateLimit
 from ._plan import (
-    DEFAULT_RETRY,
     OPTION_NAMES,
     Mode,
     Plan,
@@ -650,7 +649,7 @@ def parallel_pages(
     max_pages: int | None = None,
     max_items: int | None = None,
     resume_from: Checkpoint | str | None = None,
-    retry_policy: Retry | None = DEFAULT_RETRY,
+    retry_policy: Retry | None = Retry(),  # noqa: B008 (frozen: one shared instance is fine)
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
@@ -745,7 +744,7 @@ def parallel_items(
     max_pages: int | None = None,
     max_items: int | None = None,
     resume_from: Checkpoint | str | None = None,
-    retry_policy: Retry | None = DEFAULT_RETRY,
+    retry_policy: Retry | None = Retry(),  # noqa: B008 (frozen: one shared instance is fine)
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,

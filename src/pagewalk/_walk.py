@@ -14,7 +14,7 @@ from . import _sleep
 from ._checkpoint import Checkpoint
 from ._cursor import Attempt, Cursor, Iteration, Page, WalkState, WalkStats, delivering
 from ._pacing import PER_WALK, RateLimit
-from ._plan import DEFAULT_RETRY, Plan, make_plan
+from ._plan import Plan, make_plan
 from ._retry import Retry
 from ._spec import TokenSpec
 
@@ -275,7 +275,7 @@ def pages(
     max_pages: int | None = None,
     max_items: int | None = None,
     resume_from: Checkpoint | str | None = None,
-    retry_policy: Retry | None = DEFAULT_RETRY,
+    retry_policy: Retry | None = Retry(),  # noqa: B008 (frozen: one shared instance is fine)
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
@@ -359,7 +359,7 @@ def items(
     max_pages: int | None = None,
     max_items: int | None = None,
     resume_from: Checkpoint | str | None = None,
-    retry_policy: Retry | None = DEFAULT_RETRY,
+    retry_policy: Retry | None = Retry(),  # noqa: B008 (frozen: one shared instance is fine)
     token_spec: TokenSpec | None = None,
     on_page: Callable[[Any], object] | None = None,
     prefetch_pages: int = 0,
