@@ -3,6 +3,7 @@ fly, resumable from JSON after any stop; and the sans-IO range logic underneath.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import json
@@ -235,6 +236,122 @@ def test_the_splitter_cuts_where_the_keys_are(layout: Callable[[int], list[str]]
     assert 200 <= sum(key <= at for key in keys) < 3000
 
 
+def parts(count: int) -> list[str]:
+    """Every key under one long prefix, and nothing else."""
+    return [f"data/2024/05/part-{index:05d}.parquet" for index in range(count)]
+
+
+def fan_out(keys: list[str], workers: int, *, thorough: bool = False) -> tuple[int, list[int]]:
+    """What a listing does with its first page (the first range keeps a page in flight): ask
+    for probes with the free workers and answer them from ``keys``, split with the rest, until
+    every worker has a range. Returns the probes sent and the keys each range holds."""
+    keys = sorted(keys)
+    sample = KeySample()
+    splitter = Splitter("", sample)
+    first = KeyRange(V2, None, None, None, sample)
+    first.receive(page(*keys[:100]))
+    ranges = [first]
+    probes = 0
+    for _ in range(2 * workers):
+        free = workers - len(ranges)
+        if free <= 0:
+            break
+        asked = splitter.probes([(part, part is first) for part in ranges], free, thorough=thorough)
+        probes += len(asked)
+        free -= len(asked)
+        while free > 0:
+            choice = splitter.choose([(part, part is first) for part in ranges], free)
+            if choice is None:
+                break
+            key_range, at = choice
+            ranges.append(key_range.split(at))
+            free -= 1
+        for at in asked:
+            index = bisect.bisect_right(keys, at)
+            splitter.probed(at, keys[index] if index < len(keys) else None)
+    held = []
+    for key_range in ranges:
+        low = 0 if key_range.after is None else bisect.bisect_right(keys, key_range.after)
+        high = len(keys) if key_range.end is None else bisect.bisect_right(keys, key_range.end)
+        held.append(high - low)
+    return probes, held
+
+
+def test_hash_keys_are_cut_into_equal_ranges_without_probes() -> None:
+    probes, held = fan_out(uniform(3000), 8)
+    assert probes == 0  # keys that fill the key space after the prefix need no looking
+    assert len(held) == 8
+    fair = 3000 / 8
+    assert all(0.6 * fair <= count <= 1.6 * fair for count in held), held
+
+
+@pytest.mark.parametrize("count", [3000, 10000, 100000])
+def test_skewed_keys_are_probed_then_cut_into_fair_shares(count: int) -> None:
+    # The first page (part-00000 .. part-00099) says nothing of how far the keys go: probes
+    # find it (two rounds of at most 7), and each of the 8 first ranges gets a fair share.
+    probes, held = fan_out(parts(count), 8)
+    assert 0 < probes <= 14
+    assert len(held) == 8
+    fair = count / 8
+    assert all(0.4 * fair <= part <= 1.6 * fair for part in held), held
+    assert sum(held) == count
+
+
+def test_a_stray_key_far_off_is_a_gap_not_a_stretch_full_of_keys() -> None:
+    # A probe past part-03 answers "zz": no key lies between, so no range is cut there.
+    _, held = fan_out(["a", *parts(3000), "zz"], 8)
+    assert len(held) == 8
+    assert sum(count >= 100 for count in held) >= 7, held
+
+
+def test_the_splitter_stops_probing_once_it_knows() -> None:
+    keys = parts(3000)
+    sample = KeySample()
+    splitter = Splitter("", sample)
+    first = KeyRange(V2, None, None, None, sample)
+    first.receive(page(*keys[:100]))
+    asked = splitter.probes([(first, True)], 7)
+    assert asked == sorted(asked)
+    assert all(first.position is not None and at > first.position for at in asked)
+    assert splitter.probes([(first, True)], 7) == []  # not while these are out
+    assert splitter.choose([(first, True)], 7) is None  # nor split the range they look at
+    for at in asked:
+        index = bisect.bisect_right(keys, at)
+        splitter.probed(at, keys[index] if index < len(keys) else None)
+    assert splitter.limit is not None
+    assert keys[-1] < splitter.limit
+    finer = splitter.probes([(first, True)], 7)  # between the last key found and the limit
+    assert finer
+    for at in finer:
+        index = bisect.bisect_right(keys, at)
+        splitter.probed(at, keys[index] if index < len(keys) else None)
+    assert splitter.probes([(first, True)], 7) == []
+
+
+def test_no_new_range_is_shorter_than_two_pages() -> None:
+    # 500 keys, 100 a page: the first range keeps one page in flight and at most two more
+    # ranges of two pages each can be cut from what is left.
+    _, held = fan_out(parts(500), 8)
+    assert 2 <= len(held) <= 3
+    assert all(count >= 100 for count in held), held
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(st.text(min_size=1, max_size=8), min_size=2, max_size=20, unique=True),
+    a=st.integers(min_value=0),
+    b=st.integers(min_value=0),
+)
+def test_numbers_map_to_strings_in_order(keys: list[str], a: int, b: int) -> None:
+    sample = KeySample()
+    sample.add(sorted(keys))
+    scale = Splitter("", sample)._scale(sorted(keys), "")
+    a, b = sorted((a % scale.top, b % scale.top))
+    # The largest string not above the number: split keys built from numbers keep their order.
+    assert scale.value(scale.string(a)) <= a
+    assert scale.string(a) <= scale.string(b)
+
+
 # --------------------------------------------------------------------------------------------
 # Every key exactly once, against moto
 
@@ -408,6 +525,66 @@ class _Raw:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._data
+
+
+class Probes:
+    """Counts a client's ListObjectsV2 requests, and of them probes (``MaxKeys=1``)."""
+
+    def __init__(self, client: Any) -> None:
+        self.requests = 0
+        self.probes = 0
+        client.meta.events.register("before-send.s3.ListObjectsV2", self)
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        self.requests += 1
+        self.probes += "max-keys=1" in request.url.partition("?")[2].split("&")
+
+
+def test_a_skewed_listing_probes_where_its_keys_go_a_hash_listing_does_not(s3: Any) -> None:
+    seed(s3, parts(1000))
+    s3.create_bucket(Bucket="hashes")
+    backend = _backend()
+    for key in uniform(1000):
+        backend.put_object("hashes", key, b"x")
+    for bucket, keys, probed in ((BUCKET, parts(1000), True), ("hashes", uniform(1000), False)):
+        counter = Probes(s3)
+        walk = pagewalk.parallel_items(s3.list_objects_v2, Bucket=bucket, page_size=50)
+        found = [item["Key"] for item in walk]
+        s3.meta.events.unregister("before-send.s3.ListObjectsV2", counter)
+        assert sorted(found) == sorted(keys)
+        assert len(found) == len(keys)
+        assert (counter.probes > 0) is probed
+        assert walk.stats.requests == counter.requests  # probes are counted as requests
+        assert walk.stats.pages == counter.requests - counter.probes  # but are no pages
+
+
+def test_a_failing_probe_leaves_the_listing_whole(s3: Any) -> None:
+    keys = parts(600)
+    seed(s3, keys)
+    failed: list[str] = []
+
+    def deny(request: Any, **_: Any) -> AWSResponse | None:
+        if "max-keys=1" in request.url.partition("?")[2].split("&"):
+            failed.append(request.url)
+            body = b"<Error><Code>AccessDenied</Code><Message>no</Message></Error>"
+            return AWSResponse(request.url, 403, {}, _Raw(body))
+        return None
+
+    s3.meta.events.register_first("before-send.s3.ListObjectsV2", deny)
+    walk = pagewalk.parallel_items(s3.list_objects_v2, Bucket=BUCKET, page_size=20)
+    found = [item["Key"] for item in walk]
+    assert failed  # probes were sent, and failed
+    assert sorted(found) == sorted(keys)
+    assert len(found) == len(keys)
+    assert walk.checkpoint is None
+
+
+def test_a_short_listing_sends_no_probes(s3: Any) -> None:
+    seed(s3, parts(600))
+    counter = Probes(s3)
+    walk = pagewalk.parallel_items(s3.list_objects_v2, Bucket=BUCKET, page_size=20, max_items=50)
+    assert len(list(walk)) == 50
+    assert counter.probes == 0
 
 
 def test_a_checkpoint_is_refused_by_another_listing(s3: Any) -> None:
@@ -624,3 +801,16 @@ def test_a_damaged_range_shard_is_a_spec_error(s3: Any, change: dict[str, Any]) 
     data = {**shard.to_dict(), **change}
     with pytest.raises(SpecError):
         pagewalk.Shard.from_json(json.dumps(data)).items(s3)
+
+
+@pytest.mark.parametrize("layout", [uniform, parts])
+def test_shards_are_balanced_on_uniform_and_skewed_keys(s3: Any, layout: Any) -> None:
+    keys = layout(3000)
+    seed(s3, keys)
+    requests = Requests(s3)
+    shards = pagewalk.shards(s3.list_objects_v2, Bucket=BUCKET, total_segments=8)
+    assert requests.count <= 16
+    held = [len(list(shard.items(s3, page_size=1000))) for shard in shards]
+    assert sum(held) == len(keys)
+    fair = len(keys) / 8
+    assert all(0.4 * fair <= count <= 1.6 * fair for count in held), held

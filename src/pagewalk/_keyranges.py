@@ -425,11 +425,11 @@ class Splitter:
 
         ``ranges`` are the unfinished ranges, each with whether a page of it is in flight.
 
-        A listing sends one round: its ranges keep walking meanwhile, and a range that turns
-        out too long is split again later. ``thorough`` is for planning without walking
-        (shards): a round whose probes all found keys close by is followed by another, further
-        on, and a finer round looks between the last probe that found keys close by and the
-        next one.
+        A first round looks 2, 8, 32, ... pages ahead; when one of its probes found keys close
+        by and the next did not, a second round looks evenly between the two. When every probe
+        found keys close by, a listing splits what they found and looks further once its last
+        range has walked past them; ``thorough`` (planning without walking: shards) looks
+        further at once.
         """
         if self.outstanding or count < 1:
             return []
@@ -487,7 +487,7 @@ class Splitter:
             return probes
         if self._rounds == 1:
             self._rounds = 2
-            stretch = self._uncertain(walked) if thorough else None
+            stretch = self._uncertain(walked)
             if stretch is None:
                 return []
             low, high_key = stretch
@@ -594,14 +594,18 @@ class Splitter:
         low = max(position, self.prefix)
         end = key_range.end
         if end is None:
-            if self.limit is not None and low >= self.limit:
+            limit = self.limit
+            if limit is not None and low >= limit:
                 return 0.0, None  # a probe found no key past the limit
-            if self.limit is not None:
-                # Nothing lies past the limit, and keys were found up to the last key below
-                # it: expect them to end halfway between.
-                end = self._halfway(max([low, *(key for key in self.found if key < self.limit)]))
-            elif self.found and self.found[-1] > low:
-                end = self.found[-1]  # at least that long
+            if self.outstanding:
+                return 0.0, None  # its probes are out: split it once they are back
+            known = max([low, *(key for key in self._hits if limit is None or key < limit)])
+            if limit is not None and not self.outstanding:
+                # Nothing lies past the limit, and keys were found close by up to the last
+                # key below it: expect them to end halfway between.
+                end = self._halfway(known)
+            elif known > low:
+                end = known  # at least that long
             else:
                 return self._open(low, position, page, in_flight, free)
         gaps = [
@@ -730,8 +734,6 @@ class Splitter:
         """
         best: tuple[float, KeyRange, str] | None = None
         for key_range, in_flight in ranges:
-            if key_range.end is None and self.outstanding:
-                continue  # its probes are out: split it once they are back
             if not key_range.explored and key_range.born != self.sample.received:
                 # Split off since the last page arrived: wait for its own first page (which
                 # may well be empty) before cutting it again.
