@@ -31,10 +31,11 @@ it from collapsing where botocore's does:
   cannot drive it to nothing, while a quota that really shrinks pulls the floor down with it;
 - slow start while the quota is unknown: requests that overlap one in flight are spaced as in
   TCP's slow start (a window that grows by one request per success, so it doubles per round
-  trip), so the first burst of a parallel scan does not arrive all at once; once answers have
-  measured the round trip, the whole window may go at once (TCP sends its window back to back),
-  so a scan the service does not throttle reaches its workers' concurrency within a few round
-  trips; a sequential walk never overlaps and never waits.
+  trip), so the first burst of a parallel scan does not arrive all at once (two at once before
+  any answer); once an answer has measured the round trip, the window is at least ten (TCP's
+  initial window since RFC 6928) and goes back to back, as TCP sends it, so a scan or listing
+  the service does not throttle runs at full concurrency from its second round trip; a
+  sequential walk never overlaps and never waits.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ FIRST_LATENCY: Final = 0.05
 """The latency slow start assumes before the first answer arrives, in seconds."""
 SLOW_START_WINDOW: Final = 2
 """Requests slow start lets out at once before any answer arrived (TCP's initial window)."""
+ANSWERED_WINDOW: Final = 10
+"""The window once an answer has measured the round trip: TCP's initial window of today
+(RFC 6928), which it may send back to back. It grows by one request per success from there."""
 
 HISTORY: Final = 256
 """Send and accept times kept for measuring rates."""
@@ -189,7 +193,7 @@ class RateLimit:
             # Nothing in flight: a sequential walk (or the first request) goes at once.
             self._tat = max(self._tat, now) + interval
             return now
-        # TCP sends its whole window back to back: so may requests here, once answers have
+        # TCP sends its whole window back to back: so may requests here, once an answer has
         # measured the latency (before that, the initial window of two).
         burst = self._window if self._latency is not None else SLOW_START_WINDOW
         slot = max(now, self._tat - (burst - 1) * interval)
@@ -237,7 +241,7 @@ class RateLimit:
             self._cuts_in_a_row = 0
         latency = max(0.0, now - sent)
         self._latency = latency if self._latency is None else 0.8 * self._latency + 0.2 * latency
-        self._window += 1.0
+        self._window = max(self._window + 1.0, float(ANSWERED_WINDOW))
         self._accepted.append(now)
         if self._first_send is not None and now - self._first_send >= PEAK_WINDOW:
             accepted = _rate(self._accepted, now, PEAK_WINDOW, PEAK_WINDOW)
