@@ -14,12 +14,12 @@ never hold surrogates; split keys are built only from characters seen in real ke
 
 Split points. The ``Splitter`` maps strings to integers in the radix of the characters
 seen so far (after the common prefix of the strings involved), reads the density of keys from
-the pages ranges received, and picks the range with the most keys left. A bounded range is
-split in the middle of what is left; the open-ended last range, when the keys seen so far sit
-under a long common prefix (a skewed bucket: every key under ``data/2024/05/part-``), is split
-at twice the extent explored so far instead of in the middle of an empty byte space. Split keys
-are then shortened to the shortest prefix that still lies strictly inside the range, so they
-look like the keys around them (``data/2024/05/part-014``).
+the pages ranges received, and picks the range with the most keys left; the new range takes an
+equal share of it for each worker waiting. When the keys seen so far sit under a long common
+prefix (a skewed bucket: every key under ``data/2024/05/part-``), the open-ended last range is
+not cut before a few probes (``MaxKeys=1`` requests the driver sends for the splitter) have
+found how far its keys go. Split keys are shortened to a shorter prefix where that keeps the
+ranges even, so they look like the keys around them (``data/2024/05/part-014``).
 """
 
 from __future__ import annotations
