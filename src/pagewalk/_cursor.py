@@ -21,7 +21,7 @@ import re
 import sys
 import time
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
 
@@ -105,12 +105,33 @@ class WalkStats:
         if self._finished is None and self._started is not None:
             self._finished = time.monotonic()
 
+    def total(self, parts: Iterable[WalkStats]) -> WalkStats:
+        """Set every counter to the sum of ``parts``' (a parallel scan's segments); the clock
+        stays this object's own."""
+        parts = list(parts)
+        for name in _COUNTERS:
+            setattr(self, name, sum(getattr(part, name) for part in parts))
+        return self
+
+    def add_requests(self, parts: Iterable[WalkStats]) -> WalkStats:
+        """Add the request counters of ``parts`` that deliver no pages (a listing's probes)."""
+        for part in parts:
+            for name in _REQUEST_COUNTERS:
+                setattr(self, name, getattr(self, name) + getattr(part, name))
+        return self
+
     def __repr__(self) -> str:
         return (
             f"WalkStats(pages={self.pages}, items={self.items}, requests={self.requests}, "
             f"retries={self.retries}, throttled={self.throttled}, elapsed={self.elapsed:.3f}, "
             f"slept={self.slept:.3f}, paced={self.paced:.3f})"
         )
+
+
+_REQUEST_COUNTERS = ("paced", "requests", "retries", "slept", "throttled")
+"""The counters of ``WalkStats`` that every request adds to, whether it delivers a page or not."""
+_COUNTERS = ("items", "pages", *_REQUEST_COUNTERS)
+"""Every counter of ``WalkStats``: what adds up across the segments of a parallel scan."""
 
 
 @dataclass(frozen=True)

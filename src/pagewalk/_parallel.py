@@ -385,16 +385,7 @@ class _Scan:
     @property
     def stats(self) -> WalkStats:
         """The counters of every segment, added up."""
-        stats = self._stats
-        parts = [cursor.stats for cursor in self.cursors.values()]
-        stats.pages = sum(part.pages for part in parts)
-        stats.items = sum(part.items for part in parts)
-        stats.requests = sum(part.requests for part in parts)
-        stats.retries = sum(part.retries for part in parts)
-        stats.slept = sum(part.slept for part in parts)
-        stats.throttled = sum(part.throttled for part in parts)
-        stats.paced = sum(part.paced for part in parts)
-        return stats
+        return self._stats.total(cursor.stats for cursor in self.cursors.values())
 
     def _number(self, page: Page) -> Page:
         # Pages are numbered across the whole scan, in the order they are delivered.
@@ -532,14 +523,7 @@ class _RangeScan(_Scan):
     @property
     def stats(self) -> WalkStats:
         """The counters of every range, added up, with the requests of probes."""
-        stats = super().stats
-        for part in self._probe_stats:
-            stats.requests += part.requests
-            stats.retries += part.retries
-            stats.slept += part.slept
-            stats.throttled += part.throttled
-            stats.paced += part.paced
-        return stats
+        return super().stats.add_requests(self._probe_stats)
 
     def _cursor(self, segment: int) -> Cursor:
         return self.probes[segment][0] if segment < 0 else self.cursors[segment]
