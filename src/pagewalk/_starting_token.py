@@ -38,15 +38,6 @@ __all__ = [
 TRUNCATE = "boto_truncate_amount"
 ENCODED = "boto_encoded_keys"
 
-_SHAPE_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "structure": (dict,),
-    "map": (dict,),
-    "list": (list,),
-    "integer": (int,),
-    "long": (int,),
-}
-
 
 def _raw_json(text: str) -> bytes | None:
     """The JSON object bytes inside a base64 starting token, or ``None`` if it is not one."""
@@ -224,14 +215,8 @@ def from_starting_token(
         token = decoded[token_name]
         if token is None or token == "None":  # botocore sends neither
             continue
-        member = operation.input_member(token_name)
-        kinds = _SHAPE_TYPES.get(member.type_name) if member is not None else None
-        if kinds is not None and (isinstance(token, bool) or not isinstance(token, kinds)):
-            raise SpecError(
-                f"this botocore starting token's {token_name} is a {type(token).__name__}, but "
-                f"{name} takes a {member.type_name if member is not None else '?'} there",
-                operation=name,
-            )
+        # Its type is checked with every checkpoint's tokens, against the input shape, at the
+        # call (make_plan's check_request): one check for checkpoints and starting tokens.
         tokens[token_name] = token
     primary = spec.result_keys[0] if spec.result_keys else None
     if truncate and result_key is not None and result_key != primary:
